@@ -1,0 +1,396 @@
+import { Packr } from "msgpackr";
+import type { Delta } from "./delta.ts";
+import type { Dot, Stamp } from "./dot.ts";
+import { DecodeError } from "./errors.ts";
+import type { Hlc } from "./hlc.ts";
+import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
+import type { FieldRegister } from "./register.ts";
+import type { MetaRegister, SessionState, TimeRegister } from "./session.ts";
+import { isFieldName, isNodeId, isSessionId } from "./validate.ts";
+import { VersionVector } from "./version-vector.ts";
+
+/** Limits the decoder enforces before and while parsing. */
+export interface DecodeLimits {
+  /** Largest encoded message accepted (default 16 MiB). */
+  readonly maxBytes: number;
+}
+
+const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 16 * 1024 * 1024 };
+
+const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false });
+
+const TAGS = {
+  hello: 1,
+  auth: 2,
+  welcome: 3,
+  deltas: 4,
+  ack: 5,
+  "sync-request": 6,
+  "sync-chunk": 7,
+  "sync-done": 8,
+  "read-request": 9,
+  "read-reply": 10,
+  repair: 11,
+  ping: 12,
+  pong: 13,
+} as const satisfies Record<PeerMessage["type"], number>;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: messages become positional arrays, then msgpack.
+
+type Wire = unknown[];
+
+const hlcOut = (h: Hlc): Wire => [h.wall, h.logical, h.node];
+const stampOut = (s: Stamp): Wire => [s.hlc.wall, s.hlc.logical, s.hlc.node, s.seq];
+const dotOut = (d: Dot): Wire => [d.origin, d.seq];
+const timeOut = (t: TimeRegister | undefined): Wire | null =>
+  t === undefined ? null : [t.at, stampOut(t.stamp)];
+const metaOut = <T>(m: MetaRegister<T> | undefined): Wire | null =>
+  m === undefined ? null : [m.value, stampOut(m.stamp)];
+
+function registerOut(r: FieldRegister): Wire {
+  return r.kind === "value"
+    ? [0, stampOut(r.stamp), r.value]
+    : [1, hlcOut(r.epoch), r.update, r.stamps.map(stampOut)];
+}
+
+/** The positional wire form of a session state; also its canonical form for digests. */
+export function sessionToWire(s: SessionState): Wire {
+  const names = [...s.fields.keys()].sort();
+  return [
+    s.id,
+    names.map((n) => [n, registerOut(s.fields.get(n)!)]),
+    timeOut(s.expiresAt),
+    timeOut(s.lastAccess),
+    timeOut(s.deadline),
+    metaOut(s.idleMs),
+    metaOut(s.userId),
+    s.deleted === undefined ? null : stampOut(s.deleted),
+  ];
+}
+
+function vvOut(vv: VersionVector): Wire {
+  return [...vv.entries()].map(([o, c]) => [o, c.base, c.ranges.flat()]);
+}
+
+function messageOut(m: PeerMessage): Wire {
+  switch (m.type) {
+    case "hello":
+      return [m.protocol, m.nodeId, m.region, m.nonce];
+    case "auth":
+      return [m.proof];
+    case "welcome":
+      return [vvOut(m.vv)];
+    case "deltas":
+      return [m.deltas.map((d) => [dotOut(d.dot), sessionToWire(d.session)]), hlcOut(m.sent)];
+    case "ack":
+      return [m.dots.map(dotOut)];
+    case "sync-request":
+      return [m.round, vvOut(m.vv)];
+    case "sync-chunk":
+      return [m.round, m.index, m.sessions.map(sessionToWire)];
+    case "sync-done":
+      return [m.round, m.chunks, vvOut(m.vv)];
+    case "read-request":
+      return [m.req, m.id];
+    case "read-reply":
+      return [m.req, m.session === null ? null : sessionToWire(m.session), vvOut(m.vv)];
+    case "repair":
+      return [m.sessions.map(sessionToWire)];
+    case "ping":
+    case "pong":
+      return [m.req, hlcOut(m.sent)];
+  }
+}
+
+/**
+ * Encodes a peer message: msgpack of `[protocol, tag, ...fields]`.
+ *
+ * @remarks `decodeMessage(encodeMessage(m))` equals `m` for every well-formed message.
+ */
+export function encodeMessage(m: PeerMessage): Uint8Array {
+  return packr.pack([PROTOCOL_VERSION, TAGS[m.type], ...messageOut(m)]);
+}
+
+/** Encodes a value with the codec's msgpack settings (field values use this too). */
+export function packValue(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Decodes a value packed with {@link packValue}. @throws DecodeError on malformed bytes. */
+export function unpackValue(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (e) {
+    throw new DecodeError(`malformed msgpack: ${(e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: parse at the edge. Nothing untyped gets past these functions.
+
+function fail(what: string): never {
+  throw new DecodeError(`malformed message: ${what}`);
+}
+
+function arr(v: unknown, what: string, len?: number): unknown[] {
+  if (!Array.isArray(v)) fail(`${what} is not an array`);
+  if (len !== undefined && v.length !== len) fail(`${what} has ${v.length} items, wants ${len}`);
+  return v;
+}
+
+function int(v: unknown, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
+    fail(`${what} is not an integer in [${min}, ${max}]`);
+  }
+  return v;
+}
+
+function bytes(v: unknown, what: string): Uint8Array {
+  if (!(v instanceof Uint8Array)) fail(`${what} is not binary`);
+  return v;
+}
+
+function nodeId(v: unknown, what: string): string {
+  if (typeof v !== "string" || !isNodeId(v)) fail(`${what} is not a node id`);
+  return v;
+}
+
+function hlcIn(v: unknown, what: string): Hlc {
+  const [wall, logical, node] = arr(v, what, 3);
+  return {
+    wall: int(wall, `${what}.wall`),
+    logical: int(logical, `${what}.logical`, 0, 0xffff_ffff),
+    node: nodeId(node, `${what}.node`),
+  };
+}
+
+function epochIn(v: unknown, what: string): Hlc {
+  const [wall, logical, node] = arr(v, what, 3);
+  if (typeof node !== "string") fail(`${what}.node is not a string`);
+  const base = node.endsWith("\u0000") ? node.slice(0, -1) : node;
+  if (base !== "" && !isNodeId(base)) fail(`${what}.node is not an epoch node`);
+  return {
+    wall: int(wall, `${what}.wall`),
+    logical: int(logical, `${what}.logical`, 0, 0xffff_ffff),
+    node,
+  };
+}
+
+function stampIn(v: unknown, what: string): Stamp {
+  const [wall, logical, node, seq] = arr(v, what, 4);
+  return {
+    hlc: {
+      wall: int(wall, `${what}.wall`),
+      logical: int(logical, `${what}.logical`, 0, 0xffff_ffff),
+      node: nodeId(node, `${what}.node`),
+    },
+    seq: int(seq, `${what}.seq`, 1),
+  };
+}
+
+function dotIn(v: unknown, what: string): Dot {
+  const [origin, seq] = arr(v, what, 2);
+  return { origin: nodeId(origin, `${what}.origin`), seq: int(seq, `${what}.seq`, 1) };
+}
+
+function timeIn(v: unknown, what: string): TimeRegister | undefined {
+  if (v === null) return undefined;
+  const [at, stamp] = arr(v, what, 2);
+  return { at: int(at, `${what}.at`), stamp: stampIn(stamp, `${what}.stamp`) };
+}
+
+function registerIn(v: unknown, what: string): FieldRegister {
+  const a = arr(v, what);
+  if (a[0] === 0 && a.length === 3) {
+    const value = a[2] === null ? null : bytes(a[2], `${what}.value`);
+    return { kind: "value", stamp: stampIn(a[1], `${what}.stamp`), value };
+  }
+  if (a[0] === 1 && a.length === 4) {
+    const stamps = arr(a[3], `${what}.stamps`).map((s, i) => stampIn(s, `${what}.stamps[${i}]`));
+    if (stamps.length === 0) fail(`${what}.stamps is empty`);
+    return {
+      kind: "yjs",
+      epoch: epochIn(a[1], `${what}.epoch`),
+      update: bytes(a[2], `${what}.update`),
+      stamps,
+    };
+  }
+  fail(`${what} is not a register`);
+}
+
+/** Parses the positional wire form of a session state. @throws DecodeError */
+export function sessionFromWire(v: unknown, what = "session"): SessionState {
+  const [id, fieldList, exp, last, deadline, idle, user, deleted] = arr(v, what, 8);
+  if (typeof id !== "string" || !isSessionId(id)) fail(`${what}.id is not a session id`);
+  const fields = new Map<string, FieldRegister>();
+  for (const [i, entry] of arr(fieldList, `${what}.fields`).entries()) {
+    const [name, reg] = arr(entry, `${what}.fields[${i}]`, 2);
+    if (typeof name !== "string" || !isFieldName(name)) fail(`${what}.fields[${i}] name`);
+    if (fields.has(name)) fail(`${what}.fields has "${name}" twice`);
+    fields.set(name, registerIn(reg, `${what}.fields[${i}]`));
+  }
+  const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
+  const expiresAt = timeIn(exp, `${what}.expiresAt`);
+  const lastAccess = timeIn(last, `${what}.lastAccess`);
+  const dl = timeIn(deadline, `${what}.deadline`);
+  if (expiresAt) out.expiresAt = expiresAt;
+  if (lastAccess) out.lastAccess = lastAccess;
+  if (dl) out.deadline = dl;
+  if (idle !== null) {
+    const [value, stamp] = arr(idle, `${what}.idle`, 2);
+    out.idleMs = {
+      value: value === null ? null : int(value, `${what}.idle.value`),
+      stamp: stampIn(stamp, `${what}.idle.stamp`),
+    };
+  }
+  if (user !== null) {
+    const [value, stamp] = arr(user, `${what}.userId`, 2);
+    if (value !== null && (typeof value !== "string" || value.length === 0 || value.length > 256)) {
+      fail(`${what}.userId.value`);
+    }
+    out.userId = { value, stamp: stampIn(stamp, `${what}.userId.stamp`) };
+  }
+  if (deleted !== null) out.deleted = stampIn(deleted, `${what}.deleted`);
+  return out;
+}
+
+function vvIn(v: unknown, what: string): VersionVector {
+  const entries: [string, { base: number; ranges: [number, number][] }][] = [];
+  for (const [i, e] of arr(v, what).entries()) {
+    const [origin, base, flat] = arr(e, `${what}[${i}]`, 3);
+    const nums = arr(flat, `${what}[${i}].ranges`).map((n) => int(n, `${what}[${i}].range`, 1));
+    if (nums.length % 2 !== 0) fail(`${what}[${i}].ranges has odd length`);
+    const ranges: [number, number][] = [];
+    for (let j = 0; j < nums.length; j += 2) {
+      const lo = nums[j]!;
+      const hi = nums[j + 1]!;
+      if (hi < lo) fail(`${what}[${i}].ranges[${j / 2}] is inverted`);
+      ranges.push([lo, hi]);
+    }
+    entries.push([nodeId(origin, `${what}[${i}].origin`), { base: int(base, `${what}[${i}].base`), ranges }]);
+  }
+  return VersionVector.from(entries);
+}
+
+function deltaIn(v: unknown, what: string): Delta {
+  const [dot, session] = arr(v, what, 2);
+  return { dot: dotIn(dot, `${what}.dot`), session: sessionFromWire(session, `${what}.session`) };
+}
+
+function messageIn(tag: unknown, f: unknown[]): PeerMessage {
+  const need = (n: number) => {
+    if (f.length !== n) fail(`tag ${String(tag)} has ${f.length} fields, wants ${n}`);
+  };
+  switch (tag) {
+    case TAGS.hello: {
+      need(4);
+      const region = f[2];
+      if (typeof region !== "string" || !isNodeId(region)) fail("hello.region");
+      return {
+        type: "hello",
+        protocol: int(f[0], "hello.protocol"),
+        nodeId: nodeId(f[1], "hello.nodeId"),
+        region,
+        nonce: bytes(f[3], "hello.nonce"),
+      };
+    }
+    case TAGS.auth:
+      need(1);
+      return { type: "auth", proof: bytes(f[0], "auth.proof") };
+    case TAGS.welcome:
+      need(1);
+      return { type: "welcome", vv: vvIn(f[0], "welcome.vv") };
+    case TAGS.deltas:
+      need(2);
+      return {
+        type: "deltas",
+        deltas: arr(f[0], "deltas").map((d, i) => deltaIn(d, `deltas[${i}]`)),
+        sent: hlcIn(f[1], "deltas.sent"),
+      };
+    case TAGS.ack:
+      need(1);
+      return { type: "ack", dots: arr(f[0], "ack.dots").map((d, i) => dotIn(d, `ack.dots[${i}]`)) };
+    case TAGS["sync-request"]:
+      need(2);
+      return { type: "sync-request", round: int(f[0], "round"), vv: vvIn(f[1], "sync-request.vv") };
+    case TAGS["sync-chunk"]:
+      need(3);
+      return {
+        type: "sync-chunk",
+        round: int(f[0], "round"),
+        index: int(f[1], "index"),
+        sessions: arr(f[2], "sessions").map((s, i) => sessionFromWire(s, `sessions[${i}]`)),
+      };
+    case TAGS["sync-done"]:
+      need(3);
+      return {
+        type: "sync-done",
+        round: int(f[0], "round"),
+        chunks: int(f[1], "chunks"),
+        vv: vvIn(f[2], "sync-done.vv"),
+      };
+    case TAGS["read-request"]: {
+      need(2);
+      const id = f[1];
+      if (typeof id !== "string" || !isSessionId(id)) fail("read-request.id");
+      return { type: "read-request", req: int(f[0], "req"), id };
+    }
+    case TAGS["read-reply"]:
+      need(3);
+      return {
+        type: "read-reply",
+        req: int(f[0], "req"),
+        session: f[1] === null ? null : sessionFromWire(f[1], "read-reply.session"),
+        vv: vvIn(f[2], "read-reply.vv"),
+      };
+    case TAGS.repair:
+      need(1);
+      return {
+        type: "repair",
+        sessions: arr(f[0], "sessions").map((s, i) => sessionFromWire(s, `sessions[${i}]`)),
+      };
+    case TAGS.ping:
+    case TAGS.pong:
+      need(2);
+      return {
+        type: tag === TAGS.ping ? "ping" : "pong",
+        req: int(f[0], "req"),
+        sent: hlcIn(f[1], "sent"),
+      };
+    default:
+      fail(`unknown tag ${String(tag)}`);
+  }
+}
+
+/**
+ * Decodes one peer message.
+ *
+ * @remarks Refuses oversized, truncated, malformed input, trailing bytes, unknown tags and other
+ * protocol versions. Throws {@link DecodeError} and nothing else, whatever the bytes.
+ */
+export function decodeMessage(input: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): PeerMessage {
+  if (!(input instanceof Uint8Array)) throw new DecodeError("input is not binary");
+  if (input.length > limits.maxBytes) {
+    throw new DecodeError(`message of ${input.length} bytes exceeds ${limits.maxBytes}`);
+  }
+  let values: unknown[];
+  try {
+    values = packr.unpackMultiple(input) as unknown[];
+  } catch (e) {
+    throw new DecodeError(`malformed msgpack: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    if (!Array.isArray(values) || values.length !== 1) fail("expected exactly one value");
+    const top = arr(values[0], "message");
+    if (top.length < 2) fail("message header is truncated");
+    if (top[0] !== PROTOCOL_VERSION) {
+      throw new DecodeError(`protocol version ${String(top[0])} is not ${PROTOCOL_VERSION}`);
+    }
+    return messageIn(top[1], top.slice(2));
+  } catch (e) {
+    if (e instanceof DecodeError) throw e;
+    // A stack overflow on absurd nesting, say: still only ever a DecodeError.
+    throw new DecodeError(`malformed message: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,126 @@
+import type { Delta } from "./delta.ts";
+import { digestSessions } from "./digest.ts";
+import { stampDot } from "./dot.ts";
+import { type FieldRegister, registerStamps } from "./register.ts";
+import { mergeSession, type SessionState, sessionStamps } from "./session.ts";
+import type { ClockHighWater, MissingPage, Store } from "./store.ts";
+import { VersionVector } from "./version-vector.ts";
+
+/**
+ * A {@link Store} in memory: the reference implementation the conformance suite checks the SQLite
+ * store against, and the store of simulated nodes that need no disk.
+ *
+ * @remarks Keeps the same invariants as every store: joins only, dots recorded with their writes.
+ */
+export class MemoryStore implements Store {
+  private readonly sessions = new Map<string, SessionState>();
+  private vv = new VersionVector();
+  private clock: ClockHighWater | undefined;
+  private readonly meta = new Map<string, string>();
+
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
+    for (const d of deltas) {
+      this.join(d.session);
+      this.vv.add(d.dot);
+    }
+    if (clock !== undefined) this.saveClock(clock);
+  }
+
+  applyStates(states: readonly SessionState[]): void {
+    for (const s of states) this.join(s);
+  }
+
+  private join(s: SessionState): void {
+    const mine = this.sessions.get(s.id);
+    this.sessions.set(s.id, mine === undefined ? s : mergeSession(mine, s));
+  }
+
+  getSession(id: string): SessionState | undefined {
+    return this.sessions.get(id);
+  }
+
+  sessionsOfUser(userId: string): string[] {
+    const out: string[] = [];
+    for (const s of this.sessions.values()) if (s.userId?.value === userId) out.push(s.id);
+    return out.sort();
+  }
+
+  versionVector(): VersionVector {
+    return this.vv.clone();
+  }
+
+  mergeVersionVector(vv: VersionVector): void {
+    this.vv.merge(vv);
+  }
+
+  extractMissing(peer: VersionVector, options: { limit?: number; after?: string } = {}): MissingPage {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const ids = [...this.sessions.keys()].sort();
+    const out: SessionState[] = [];
+    for (const id of ids) {
+      if (options.after !== undefined && id <= options.after) continue;
+      const fragment = missingFragment(this.sessions.get(id)!, peer);
+      if (fragment === undefined) continue;
+      if (out.length >= limit) return { sessions: out, next: out[out.length - 1]!.id };
+      out.push(fragment);
+    }
+    return { sessions: out, next: null };
+  }
+
+  purgeSession(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  *allSessions(): IterableIterator<SessionState> {
+    for (const id of [...this.sessions.keys()].sort()) yield this.sessions.get(id)!;
+  }
+
+  sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  loadClock(): ClockHighWater | undefined {
+    return this.clock;
+  }
+
+  saveClock(clock: ClockHighWater): void {
+    const c = this.clock;
+    if (c === undefined || clock.wall > c.wall || (clock.wall === c.wall && clock.logical > c.logical)) {
+      this.clock = { wall: clock.wall, logical: clock.logical };
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
+  }
+
+  digest(): string {
+    return digestSessions(this.sessions.values());
+  }
+
+  close(): void {}
+}
+
+/**
+ * The part of `s` a peer with version vector `peer` lacks: each register with at least one stamp
+ * the peer has not seen. Undefined when the peer lacks nothing of it.
+ */
+export function missingFragment(s: SessionState, peer: VersionVector): SessionState | undefined {
+  const lacks = (stamps: readonly { hlc: { node: string }; seq: number }[]) =>
+    stamps.some((st) => !peer.has({ origin: st.hlc.node, seq: st.seq }));
+  if (!sessionStamps(s).some((st) => !peer.has(stampDot(st)))) return undefined;
+  const fields = new Map<string, FieldRegister>();
+  for (const [name, reg] of s.fields) if (lacks(registerStamps(reg))) fields.set(name, reg);
+  const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id: s.id, fields };
+  if (s.expiresAt && lacks([s.expiresAt.stamp])) out.expiresAt = s.expiresAt;
+  if (s.lastAccess && lacks([s.lastAccess.stamp])) out.lastAccess = s.lastAccess;
+  if (s.deadline && lacks([s.deadline.stamp])) out.deadline = s.deadline;
+  if (s.idleMs && lacks([s.idleMs.stamp])) out.idleMs = s.idleMs;
+  if (s.userId && lacks([s.userId.stamp])) out.userId = s.userId;
+  if (s.deleted && lacks([s.deleted])) out.deleted = s.deleted;
+  return out;
+}

@@ -1,0 +1,63 @@
+import type { Delta } from "./delta.ts";
+import type { SessionState } from "./session.ts";
+import type { VersionVector } from "./version-vector.ts";
+
+/** The clock high-water mark a store persists so that a restart never goes backwards. */
+export interface ClockHighWater {
+  readonly wall: number;
+  readonly logical: number;
+}
+
+/** A page of {@link Store.extractMissing}. */
+export interface MissingPage {
+  /** Fragments holding exactly the registers whose writes the asking peer lacks. */
+  readonly sessions: SessionState[];
+  /** Pass as `after` to read the next page; `null` when this was the last. */
+  readonly next: string | null;
+}
+
+/**
+ * The storage boundary of a node. Implementations: the in-memory `MemoryStore` (core) and the
+ * SQLite store (storage-sqlite); both pass the conformance suite in `@meridian/core/testing`.
+ *
+ * @remarks Every method is synchronous and atomic. Applying is a join: idempotent, commutative
+ * and associative, so any permutation, duplication or batching of the same deltas leaves the same
+ * {@link Store.digest}. The version vector only ever records a dot together with its write.
+ */
+export interface Store {
+  /** Joins whole writes into their sessions and records their dots; one transaction. */
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void;
+  /** Joins state fragments (repair, anti-entropy) without recording any dot; one transaction. */
+  applyStates(states: readonly SessionState[]): void;
+  /** The stored state of one session, or undefined. */
+  getSession(id: string): SessionState | undefined;
+  /** Ids of sessions whose `userId` register currently holds `userId`. */
+  sessionsOfUser(userId: string): string[];
+  /** A copy of the version vector: every write this store holds the effect of. */
+  versionVector(): VersionVector;
+  /** Records that this store now holds every write `vv` covers (after a complete sync round). */
+  mergeVersionVector(vv: VersionVector): void;
+  /**
+   * Registers whose writes `peer` lacks, by session id order, at most `limit` sessions a page.
+   * Sessions after `after` only.
+   */
+  extractMissing(peer: VersionVector, options?: { limit?: number; after?: string }): MissingPage;
+  /** Removes a session's whole state (garbage collection; the caller decides it is safe). */
+  purgeSession(id: string): void;
+  /** Every stored session, in id order. */
+  allSessions(): IterableIterator<SessionState>;
+  /** Number of stored sessions (tombstones included). */
+  sessionCount(): number;
+  /** The persisted clock high-water mark, if any. */
+  loadClock(): ClockHighWater | undefined;
+  /** Persists the clock high-water mark. */
+  saveClock(clock: ClockHighWater): void;
+  /** Reads a small persisted setting (node identity, for instance). */
+  getMeta(key: string): string | undefined;
+  /** Persists a small setting. */
+  setMeta(key: string, value: string): void;
+  /** Order-independent digest of every stored session; equal digests mean converged replicas. */
+  digest(): string;
+  /** Releases the store. */
+  close(): void;
+}
