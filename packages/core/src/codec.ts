@@ -6,7 +6,7 @@ import type { Hlc } from "./hlc.ts";
 import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
 import type { FieldRegister } from "./register.ts";
 import type { MetaRegister, SessionState, TimeRegister } from "./session.ts";
-import { isFieldName, isNodeId, isSessionId } from "./validate.ts";
+import { isFieldName, isNodeId, isSessionId, isUserId } from "./validate.ts";
 import { VersionVector } from "./version-vector.ts";
 
 /** Limits the decoder enforces before and while parsing. */
@@ -169,7 +169,7 @@ function epochIn(v: unknown, what: string): Hlc {
   const [wall, logical, node] = arr(v, what, 3);
   if (typeof node !== "string") fail(`${what}.node is not a string`);
   const base = node.endsWith("\u0000") ? node.slice(0, -1) : node;
-  if (base !== "" && !isNodeId(base)) fail(`${what}.node is not an epoch node`);
+  if (node !== "" && !isNodeId(base)) fail(`${what}.node is not an epoch node`);
   return {
     wall: int(wall, `${what}.wall`),
     logical: int(logical, `${what}.logical`, 0, 0xffff_ffff),
@@ -246,7 +246,7 @@ export function sessionFromWire(v: unknown, what = "session"): SessionState {
   }
   if (user !== null) {
     const [value, stamp] = arr(user, `${what}.userId`, 2);
-    if (value !== null && (typeof value !== "string" || value.length === 0 || value.length > 256)) {
+    if (value !== null && (typeof value !== "string" || !isUserId(value))) {
       fail(`${what}.userId.value`);
     }
     out.userId = { value, stamp: stampIn(stamp, `${what}.userId.stamp`) };
@@ -268,7 +268,10 @@ function vvIn(v: unknown, what: string): VersionVector {
       if (hi < lo) fail(`${what}[${i}].ranges[${j / 2}] is inverted`);
       ranges.push([lo, hi]);
     }
-    entries.push([nodeId(origin, `${what}[${i}].origin`), { base: int(base, `${what}[${i}].base`), ranges }]);
+    entries.push([
+      nodeId(origin, `${what}[${i}].origin`),
+      { base: int(base, `${what}[${i}].base`), ranges },
+    ]);
   }
   return VersionVector.from(entries);
 }
@@ -369,7 +372,10 @@ function messageIn(tag: unknown, f: unknown[]): PeerMessage {
  * @remarks Refuses oversized, truncated, malformed input, trailing bytes, unknown tags and other
  * protocol versions. Throws {@link DecodeError} and nothing else, whatever the bytes.
  */
-export function decodeMessage(input: Uint8Array, limits: DecodeLimits = DEFAULT_LIMITS): PeerMessage {
+export function decodeMessage(
+  input: Uint8Array,
+  limits: DecodeLimits = DEFAULT_LIMITS,
+): PeerMessage {
   if (!(input instanceof Uint8Array)) throw new DecodeError("input is not binary");
   if (input.length > limits.maxBytes) {
     throw new DecodeError(`message of ${input.length} bytes exceeds ${limits.maxBytes}`);

@@ -20,8 +20,9 @@ export class MemoryStore implements Store {
 
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
     for (const d of deltas) {
+      // A recorded dot means the write is already joined, or was purged on purpose: skip it.
+      if (!this.vv.add(d.dot)) continue;
       this.join(d.session);
-      this.vv.add(d.dot);
     }
     if (clock !== undefined) this.saveClock(clock);
   }
@@ -53,7 +54,10 @@ export class MemoryStore implements Store {
     this.vv.merge(vv);
   }
 
-  extractMissing(peer: VersionVector, options: { limit?: number; after?: string } = {}): MissingPage {
+  extractMissing(
+    peer: VersionVector,
+    options: { limit?: number; after?: string } = {},
+  ): MissingPage {
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const ids = [...this.sessions.keys()].sort();
     const out: SessionState[] = [];
@@ -85,7 +89,11 @@ export class MemoryStore implements Store {
 
   saveClock(clock: ClockHighWater): void {
     const c = this.clock;
-    if (c === undefined || clock.wall > c.wall || (clock.wall === c.wall && clock.logical > c.logical)) {
+    if (
+      c === undefined ||
+      clock.wall > c.wall ||
+      (clock.wall === c.wall && clock.logical > c.logical)
+    ) {
       this.clock = { wall: clock.wall, logical: clock.logical };
     }
   }

@@ -67,7 +67,8 @@ export function planWrite(
       return out;
     case "touch": {
       if (status !== "live") throw new SessionNotFoundError(id);
-      const ttl = write.ttlMs === undefined ? previousTtl(current, write.defaultTtlMs) : write.ttlMs;
+      const ttl =
+        write.ttlMs === undefined ? previousTtl(current, write.defaultTtlMs) : write.ttlMs;
       if (ttl !== null) out.expiresAt = at(now + ttl);
       out.lastAccess = at(now);
       return out;
@@ -80,7 +81,8 @@ export function planWrite(
       if (write.op === "replace" && current !== undefined) {
         for (const [name, reg] of current.fields) {
           const live = reg.kind === "yjs" || reg.value !== null;
-          if (live && !write.data.has(name)) fields.set(name, { kind: "value", stamp, value: null });
+          if (live && !write.data.has(name))
+            fields.set(name, { kind: "value", stamp, value: null });
         }
       }
       if (write.ttlMs !== null) out.expiresAt = at(now + write.ttlMs);
@@ -93,13 +95,19 @@ export function planWrite(
       return out;
     }
     case "patch": {
-      for (const [name, value] of write.set ?? []) fields.set(name, { kind: "value", stamp, value });
+      for (const [name, value] of write.set ?? [])
+        fields.set(name, { kind: "value", stamp, value });
       for (const name of write.unset ?? []) fields.set(name, { kind: "value", stamp, value: null });
       for (const [name, update] of write.yjs ?? []) {
         const epoch = yjsEpochAfter(current?.fields.get(name));
         fields.set(name, { kind: "yjs", epoch, update, stamps: [stamp] });
       }
-      const ttl = write.ttlMs !== undefined ? write.ttlMs : status === "absent" ? write.defaultTtlMs : undefined;
+      const ttl =
+        write.ttlMs !== undefined
+          ? write.ttlMs
+          : status === "absent"
+            ? write.defaultTtlMs
+            : undefined;
       if (ttl != null) out.expiresAt = at(now + ttl);
       if (status === "absent" || idleActive) out.lastAccess = at(now);
       return out;

@@ -92,9 +92,12 @@ function mergeYjs(a: YjsRegister, b: YjsRegister): YjsRegister {
 /**
  * Merges Yjs updates into one canonical update: the same set of edits always yields the same
  * bytes, whatever order they were merged in (digests compare replicas byte for byte).
+ *
+ * @remarks The document garbage-collects: without gc it keeps deleted content only when that
+ * content arrived before its deletion, so the bytes would depend on delivery order.
  */
 export function canonicalYjs(updates: readonly Uint8Array[]): Uint8Array {
-  const doc = new Y.Doc({ gc: false });
+  const doc = new Y.Doc({ gc: true });
   for (const u of updates) Y.applyUpdate(doc, u);
   const out = Y.encodeStateAsUpdate(doc);
   doc.destroy();

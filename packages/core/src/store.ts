@@ -25,7 +25,11 @@ export interface MissingPage {
  * {@link Store.digest}. The version vector only ever records a dot together with its write.
  */
 export interface Store {
-  /** Joins whole writes into their sessions and records their dots; one transaction. */
+  /**
+   * Joins whole writes into their sessions and records their dots; one transaction. A delta
+   * whose dot is already recorded is skipped: its write is already held, or was purged on
+   * purpose and must not come back.
+   */
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void;
   /** Joins state fragments (repair, anti-entropy) without recording any dot; one transaction. */
   applyStates(states: readonly SessionState[]): void;

@@ -18,13 +18,26 @@ export function isNodeId(s: string): boolean {
   return NODE_ID.test(s);
 }
 
-/** Whether `s` is an acceptable field name: 1 to 256 characters, no NUL. */
-export function isFieldName(s: string): boolean {
-  return s.length >= 1 && s.length <= 256 && !s.includes("\u0000");
+/**
+ * Whether `s` is well-formed UTF-16. The wire carries UTF-8, which turns a lone surrogate into
+ * U+FFFD: the name a node wrote under and the name its peers received would differ.
+ */
+function isWellFormed(s: string): boolean {
+  return !/[\uD800-\uDFFF]/u.test(s);
 }
 
-/** Whether `s` is an acceptable user id: 1 to 256 characters, no control characters. */
+/** Whether `s` is an acceptable field name: 1 to 256 characters, no NUL, well-formed. */
+export function isFieldName(s: string): boolean {
+  return s.length >= 1 && s.length <= 256 && !s.includes("\u0000") && isWellFormed(s);
+}
+
+/** Whether `s` is an acceptable user id: 1 to 256 characters, no control characters, well-formed. */
 export function isUserId(s: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return s.length >= 1 && s.length <= USER_ID_MAX && !/[\u0000-\u001f]/.test(s);
+  return (
+    s.length >= 1 &&
+    s.length <= USER_ID_MAX &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    !/[\u0000-\u001f]/.test(s) &&
+    isWellFormed(s)
+  );
 }

@@ -22,10 +22,7 @@ export class VersionVector {
   /** Builds a vector from its plain form, normalising overlapping or adjacent ranges. */
   static from(entries: Iterable<readonly [string, OriginCoverage]>): VersionVector {
     const vv = new VersionVector();
-    for (const [origin, coverage] of entries) {
-      vv.addRange(origin, 1, coverage.base);
-      for (const [lo, hi] of coverage.ranges) vv.addRange(origin, lo, hi);
-    }
+    for (const [origin, coverage] of entries) vv.addCoverage(origin, coverage);
     return vv;
   }
 
@@ -50,15 +47,24 @@ export class VersionVector {
 
   /** Records every write of `origin` with a sequence number in `[lo, hi]`. */
   addRange(origin: string, lo: number, hi: number): void {
-    if (hi < lo || hi < 1) return;
-    const from = Math.max(lo, 1);
+    this.addRanges(origin, [[lo, hi]]);
+  }
+
+  private addCoverage(origin: string, coverage: OriginCoverage): void {
+    this.addRanges(origin, [[1, coverage.base], ...coverage.ranges]);
+  }
+
+  /** Adds many ranges with one sort: a range at a time is quadratic on a gappy peer vector. */
+  private addRanges(origin: string, added: readonly (readonly [number, number])[]): void {
+    const valid = added.filter(([lo, hi]) => hi >= lo && hi >= 1);
+    if (valid.length === 0) return;
     let entry = this.origins.get(origin);
     if (entry === undefined) {
       entry = { base: 0, ranges: [] };
       this.origins.set(origin, entry);
     }
     const ranges = entry.ranges;
-    ranges.push([from, hi]);
+    for (const [lo, hi] of valid) ranges.push([Math.max(lo, 1), hi]);
     ranges.sort((a, b) => a[0] - b[0]);
     const merged: [number, number][] = [];
     let base = entry.base;
@@ -81,10 +87,7 @@ export class VersionVector {
 
   /** Adds everything `other` covers (join). */
   merge(other: VersionVector): void {
-    for (const [origin, coverage] of other.entries()) {
-      this.addRange(origin, 1, coverage.base);
-      for (const [lo, hi] of coverage.ranges) this.addRange(origin, lo, hi);
-    }
+    for (const [origin, coverage] of other.entries()) this.addCoverage(origin, coverage);
   }
 
   /** The contiguous high-water mark of `origin` (0 when nothing is known). */
@@ -111,8 +114,10 @@ export class VersionVector {
 
   /** Whether every write of `origin` in `[lo, hi]` is covered. */
   coversRange(origin: string, lo: number, hi: number): boolean {
+    // Sequence numbers start at 1: a range holding none of them is covered, known origin or not.
+    if (hi < Math.max(lo, 1)) return true;
     const entry = this.origins.get(origin);
-    if (entry === undefined) return hi < lo;
+    if (entry === undefined) return false;
     if (hi <= entry.base) return true;
     const from = Math.max(lo, entry.base + 1);
     for (const [a, b] of entry.ranges) if (a <= from && hi <= b) return true;

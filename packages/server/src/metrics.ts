@@ -1,0 +1,202 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Replica } from "./replica.ts";
+import type { Replicator } from "./replicator.ts";
+
+const SECONDS_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * Prometheus metrics of one node, in a registry of its own (several nodes share a process in
+ * tests and in `meridian demo`, so the global registry is never used).
+ *
+ * @remarks Labels are closed, small sets: route names (never paths), statuses, peer node ids,
+ * message types. No session id or value ever becomes a label. Replication metrics come from
+ * the replicator's typed events; {@link NodeMetrics.close} unsubscribes them and stops the
+ * event-loop monitor.
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `meridian_http_requests_total` | counter | op, status |
+ * | `meridian_http_request_duration_seconds` | histogram | op |
+ * | `meridian_sessions_stored` | gauge | |
+ * | `meridian_peers_connected` | gauge | |
+ * | `meridian_replication_lag_seconds` | histogram | peer |
+ * | `meridian_replication_last_lag_seconds` | gauge | peer |
+ * | `meridian_deltas_applied_total` | counter | peer |
+ * | `meridian_anti_entropy_rounds_total` | counter | peer, complete |
+ * | `meridian_anti_entropy_sessions_total` | counter | peer |
+ * | `meridian_clock_skew_refused_total` | counter | peer |
+ * | `meridian_push_queue_overflows_total` | counter | peer |
+ * | `meridian_peer_messages_received_total` | counter | type |
+ * | `meridian_event_loop_lag_seconds` | gauge | stat (mean, p50, p99, max) |
+ * | `meridian_process_resident_memory_bytes` | gauge | |
+ *
+ * Every series also carries the node's `region`.
+ */
+export class NodeMetrics {
+  /** The node's own registry. */
+  readonly registry = new Registry();
+  private readonly requests: Counter<"op" | "status">;
+  private readonly requestSeconds: Histogram<"op">;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly replica: Replica,
+    readonly replicator: Replicator,
+  ) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ region: replica.region });
+    this.requests = new Counter({
+      name: "meridian_http_requests_total",
+      help: "HTTP requests answered, by operation (route name) and status",
+      labelNames: ["op", "status"],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: "meridian_http_request_duration_seconds",
+      help: "Time to answer an HTTP request, by operation",
+      labelNames: ["op"],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: "meridian_sessions_stored",
+      help: "Sessions in the store, tombstones included",
+      registers,
+      collect() {
+        this.set(replica.store.sessionCount());
+      },
+    });
+    new Gauge({
+      name: "meridian_peers_connected",
+      help: "Peers with a live outbound link",
+      registers,
+      collect() {
+        this.set(replicator.connectedPeers());
+      },
+    });
+    const lag = new Histogram({
+      name: "meridian_replication_lag_seconds",
+      help: "Time from a peer sending writes to their durable apply here",
+      labelNames: ["peer"],
+      buckets: SECONDS_BUCKETS,
+      registers,
+    });
+    const lastLag = new Gauge({
+      name: "meridian_replication_last_lag_seconds",
+      help: "Lag of the last batch of writes applied from each peer",
+      labelNames: ["peer"],
+      registers,
+    });
+    const deltas = counter(registers, "meridian_deltas_applied_total", "Remote writes applied", [
+      "peer",
+    ]);
+    const rounds = counter(
+      registers,
+      "meridian_anti_entropy_rounds_total",
+      "Anti-entropy rounds finished",
+      ["peer", "complete"],
+    );
+    const synced = counter(
+      registers,
+      "meridian_anti_entropy_sessions_total",
+      "Session fragments received in anti-entropy rounds",
+      ["peer"],
+    );
+    const skew = counter(
+      registers,
+      "meridian_clock_skew_refused_total",
+      "Remote writes refused because their clock was too far ahead",
+      ["peer"],
+    );
+    const overflows = counter(
+      registers,
+      "meridian_push_queue_overflows_total",
+      "Push queues dropped in favour of anti-entropy",
+      ["peer"],
+    );
+    const messages = counter(
+      registers,
+      "meridian_peer_messages_received_total",
+      "Peer messages received",
+      ["type"],
+    );
+    const loopDelay = this.loopDelay;
+    loopDelay.enable();
+    new Gauge({
+      name: "meridian_event_loop_lag_seconds",
+      help: "Event-loop delay since the previous scrape",
+      labelNames: ["stat"],
+      registers,
+      collect() {
+        const s = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+        this.set({ stat: "mean" }, s(loopDelay.mean));
+        this.set({ stat: "p50" }, s(loopDelay.percentile(50)));
+        this.set({ stat: "p99" }, s(loopDelay.percentile(99)));
+        this.set({ stat: "max" }, s(loopDelay.max));
+        loopDelay.reset();
+      },
+    });
+    new Gauge({
+      name: "meridian_process_resident_memory_bytes",
+      help: "Resident set size of the process",
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
+
+    this.unsubscribe.push(
+      replicator.on("applied", (peer, count, lagMs) => {
+        deltas.inc({ peer }, count);
+        lag.observe({ peer }, lagMs / 1000);
+        lastLag.set({ peer }, lagMs / 1000);
+      }),
+      replicator.on("sync-done", (peer, sessions, complete) => {
+        rounds.inc({ peer, complete: String(complete) });
+        synced.inc({ peer }, sessions);
+      }),
+      replicator.on("skew-refused", (peer, count) => skew.inc({ peer }, count)),
+      replicator.on("overflow", (peer) => overflows.inc({ peer })),
+      replicator.on("message-in", (type) => messages.inc({ type })),
+    );
+  }
+
+  /**
+   * Counts one answered HTTP request.
+   *
+   * @remarks `op` must be a route name from a closed set, never a path.
+   */
+  observeRequest(op: string, status: number, seconds: number): void {
+    this.requests.inc({ op, status: String(status) });
+    this.requestSeconds.observe({ op }, seconds);
+  }
+
+  /** Content type of {@link NodeMetrics.render}'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Prometheus text exposition. */
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Unsubscribes from the replicator and stops the event-loop monitor. Idempotent. */
+  close(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.loopDelay.disable();
+  }
+}
+
+function counter<L extends string>(
+  registers: Registry[],
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Counter<L> {
+  return new Counter({ name, help, labelNames, registers });
+}

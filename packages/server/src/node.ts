@@ -1,0 +1,140 @@
+import { createServer, type Server } from "node:http";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@meridian/core";
+import { openSqliteStore } from "@meridian/storage-sqlite";
+import type { NodeConfig } from "./config.ts";
+import { createHttpHandler } from "./http/handler.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { NodeMetrics } from "./metrics.ts";
+import { attachPeerTransport, type PeerTransport } from "./peer/transport.ts";
+import { Replica } from "./replica.ts";
+import { Replicator } from "./replicator.ts";
+import { cryptoRng, eventLoopScheduler, systemClock } from "./scheduler.ts";
+import { SessionService } from "./session-service.ts";
+
+/** Injectable parts, for tests that skew clocks or seed randomness. */
+export interface NodeDeps {
+  readonly clock?: Clock;
+  readonly rng?: Rng;
+  readonly scheduler?: Scheduler;
+}
+
+/** A running regional node. */
+export interface RunningNode {
+  readonly config: NodeConfig;
+  /** Base URL the node listens on, e.g. `http://127.0.0.1:7001`. */
+  readonly url: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly replica: Replica;
+  readonly replicator: Replicator;
+  /** Peer WebSockets; its events tell links going up and down and refused handshakes. */
+  readonly transport: PeerTransport;
+  readonly service: SessionService;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+  /** Stops taking requests, closes peer links and the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a node: opens the store, listens for HTTP and peer WebSockets on one port, dials peers.
+ *
+ * @remarks `/readyz` answers 200 only between "listening with the database open" and the start of
+ * `close()`; while draining it answers 503 and new requests get 503 too.
+ */
+export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promise<RunningNode> {
+  const clock = deps.clock ?? systemClock;
+  const rng = deps.rng ?? cryptoRng;
+  const scheduler = deps.scheduler ?? eventLoopScheduler;
+  const logger = createLogger(config.logLevel, config.region);
+  const store = openStore(config);
+  const replica = new Replica({
+    store,
+    clock,
+    rng,
+    region: config.region,
+    maxClockSkewMs: config.maxClockSkewMs,
+  });
+  const replicator = new Replicator(replica, scheduler, { syncIntervalMs: config.syncIntervalMs });
+  const service = new SessionService(replica, replicator, rng, {
+    defaultTtlMs: config.defaultTtlMs,
+    maxFields: config.maxFields,
+    quorumTimeoutMs: config.quorumTimeoutMs,
+    clusterSize: config.peers.length + 1,
+  });
+  const metrics = new NodeMetrics(replica, replicator);
+  let ready = false;
+  const server: Server = createServer(
+    createHttpHandler({
+      service,
+      replicator,
+      replica,
+      config,
+      metrics,
+      logger,
+      isReady: () => ready,
+    }),
+  );
+  const transport: PeerTransport = attachPeerTransport({
+    server,
+    replicator,
+    replica,
+    secret: config.secret,
+    peers: config.peers,
+    logger,
+    rng,
+    scheduler,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  transport.start();
+  ready = true;
+  logger.info({ nodeId: replica.nodeId, port, peers: config.peers.length }, "node ready");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      ready = false;
+      logger.info("draining");
+      await transport.close();
+      replicator.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      metrics.close();
+      store.close();
+      logger.info("closed");
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    url: `http://${config.host}:${port}`,
+    port,
+    nodeId: replica.nodeId,
+    replica,
+    replicator,
+    transport,
+    service,
+    metrics,
+    logger,
+    close,
+  };
+}
+
+function openStore(config: NodeConfig): Store {
+  if (config.dataDir === ":memory:") return new MemoryStore();
+  mkdirSync(config.dataDir, { recursive: true });
+  return openSqliteStore(join(config.dataDir, "meridian.db"), { synchronous: config.synchronous });
+}

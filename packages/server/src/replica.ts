@@ -1,0 +1,166 @@
+import {
+  type Clock,
+  ClockSkewError,
+  compareStamp,
+  type Delta,
+  type Dot,
+  HybridClock,
+  type Rng,
+  type SessionState,
+  type SessionWrite,
+  type Stamp,
+  type Store,
+  planWrite,
+  sessionStamps,
+  sessionStatus,
+} from "@meridian/core";
+
+/** Options of a {@link Replica}. */
+export interface ReplicaOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  /** Region name; the node id is the region plus a random incarnation suffix. */
+  readonly region: string;
+  readonly maxClockSkewMs?: number;
+}
+
+/** What applying remote writes did. */
+export interface RemoteApplyResult {
+  /** Dots now held durably (newly applied or already held): these may be acknowledged. */
+  readonly held: Dot[];
+  /** Writes refused because their clock was too far ahead; anti-entropy retries them. */
+  readonly refusedSkew: number;
+}
+
+/**
+ * One region's replica: the store, the hybrid logical clock and the node's identity.
+ *
+ * @remarks Every local write gets the next sequence number of this node and a fresh HLC stamp,
+ * and is applied and made durable (clock high-water mark included) in one store transaction
+ * before anything is acknowledged. The node id carries a random incarnation suffix created with
+ * the database, so a node restarted on a wiped disk never reuses an old (origin, seq) dot.
+ */
+export class Replica {
+  readonly nodeId: string;
+  readonly region: string;
+  readonly hlc: HybridClock;
+  readonly store: Store;
+  private readonly clock: Clock;
+  private seq: number;
+
+  constructor(options: ReplicaOptions) {
+    this.store = options.store;
+    this.clock = options.clock;
+    this.region = options.region;
+    let nodeId = this.store.getMeta("nodeId");
+    if (nodeId === undefined) {
+      const suffix = Buffer.from(options.rng.bytes(4)).toString("hex");
+      nodeId = `${options.region}-${suffix}`;
+      this.store.setMeta("nodeId", nodeId);
+    }
+    this.nodeId = nodeId;
+    const highWater = this.store.loadClock();
+    this.hlc = new HybridClock(nodeId, options.clock, {
+      maxClockSkewMs: options.maxClockSkewMs ?? 5000,
+      ...(highWater ? { highWater } : {}),
+    });
+    this.seq = this.store.versionVector().max(nodeId);
+  }
+
+  /** Physical time in ms, as this node's clock tells it. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** The stored state of a session. */
+  get(id: string): SessionState | undefined {
+    return this.store.getSession(id);
+  }
+
+  /**
+   * Applies a client write locally and durably; returns the delta to replicate.
+   * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError
+   */
+  write(id: string, write: SessionWrite): { delta: Delta; state: SessionState } {
+    const current = this.store.getSession(id);
+    const hlc = this.hlc.now();
+    const stamp: Stamp = { hlc, seq: this.seq + 1 };
+    const fragment = planWrite(current, write, stamp, hlc.wall, id);
+    const delta: Delta = { dot: { origin: this.nodeId, seq: stamp.seq }, session: fragment };
+    this.store.applyDeltas([delta], this.hlc.highWater());
+    this.seq = stamp.seq;
+    return { delta, state: this.store.getSession(id)! };
+  }
+
+  /**
+   * Applies writes pushed by a peer in one transaction. Writes stamped too far in the future are
+   * refused (not recorded, so anti-entropy fetches them again once the clocks allow).
+   */
+  applyRemote(deltas: readonly Delta[]): RemoteApplyResult {
+    const accepted: Delta[] = [];
+    let refusedSkew = 0;
+    for (const d of deltas) {
+      const newest = newestStamp(d.session);
+      if (newest !== undefined) {
+        try {
+          this.hlc.receive(newest.hlc);
+        } catch (e) {
+          if (e instanceof ClockSkewError) {
+            refusedSkew += 1;
+            continue;
+          }
+          throw e;
+        }
+      }
+      accepted.push(d);
+    }
+    if (accepted.length > 0) this.store.applyDeltas(accepted, this.hlc.highWater());
+    return { held: accepted.map((d) => d.dot), refusedSkew };
+  }
+
+  /**
+   * Joins state fragments from anti-entropy or repair. Returns how many were refused for clock
+   * skew; a caller must then not claim the sender's version vector.
+   */
+  applyStates(states: readonly SessionState[]): number {
+    const accepted: SessionState[] = [];
+    for (const s of states) {
+      const newest = newestStamp(s);
+      if (newest !== undefined) {
+        try {
+          this.hlc.receive(newest.hlc);
+        } catch (e) {
+          if (e instanceof ClockSkewError) continue;
+          throw e;
+        }
+      }
+      accepted.push(s);
+    }
+    if (accepted.length > 0) {
+      this.store.applyStates(accepted);
+      this.store.saveClock(this.hlc.highWater());
+    }
+    return states.length - accepted.length;
+  }
+
+  /** Whether the session reads as live, absent, expired or deleted now. */
+  status(state: SessionState | undefined): ReturnType<typeof sessionStatus> {
+    return sessionStatus(state, this.clock.now());
+  }
+}
+
+/** The greatest stamp in a state, if any. */
+export function newestStamp(s: SessionState): Stamp | undefined {
+  let best: Stamp | undefined;
+  for (const st of sessionStamps(s))
+    if (best === undefined || compareStamp(st, best) > 0) best = st;
+  return best;
+}
+
+/** Whether every register of a pushed delta carries the delta's own dot (a whole single write). */
+export function isWholeWrite(d: Delta): boolean {
+  return sessionStamps(d.session).every(
+    (st) => st.hlc.node === d.dot.origin && st.seq === d.dot.seq,
+  );
+}

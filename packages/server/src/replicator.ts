@@ -1,0 +1,543 @@
+import {
+  type Delta,
+  type Dot,
+  mergeSession,
+  type PeerLink,
+  type PeerMessage,
+  type Scheduler,
+  type SessionState,
+  type Timer,
+  type VersionVector,
+} from "@meridian/core";
+import { LagWindow } from "./lag-window.ts";
+import { isWholeWrite, newestStamp, type Replica } from "./replica.ts";
+import { TypedEmitter } from "./typed-emitter.ts";
+
+/** Tuning of the replication loop. */
+export interface ReplicatorOptions {
+  /** Deltas waiting for one peer before the queue is dropped in favour of anti-entropy. */
+  readonly maxQueue?: number;
+  /** Deltas per `deltas` message. */
+  readonly batchSize?: number;
+  /** Period of anti-entropy rounds per peer, in ms. */
+  readonly syncIntervalMs?: number;
+  /** Sessions per `sync-chunk`. */
+  readonly syncPageSize?: number;
+}
+
+/** Events of the replicator, for metrics and tests. */
+export interface ReplicatorEvents {
+  /** A peer link became usable for sending (after its handshake). */
+  "peer-up": (peerId: string, region: string) => void;
+  "peer-down": (peerId: string) => void;
+  /** Remote writes were applied; `lagMs` is how long they took from the origin's write. */
+  applied: (peerId: string, count: number, lagMs: number) => void;
+  /** Remote writes refused because their clock was too far ahead. */
+  "skew-refused": (peerId: string, count: number) => void;
+  /** An anti-entropy round finished on this side; `complete` when the vector was merged. */
+  "sync-done": (peerId: string, sessions: number, complete: boolean) => void;
+  /** A peer's push queue overflowed and was replaced by an anti-entropy round. */
+  overflow: (peerId: string) => void;
+  /** Bytes-agnostic message counters. */
+  "message-in": (type: PeerMessage["type"]) => void;
+}
+
+/** Per-peer view for `/v1/cluster`. */
+export interface PeerStatus {
+  readonly nodeId: string;
+  readonly region: string;
+  readonly connected: boolean;
+  /** Lag of the last writes applied from this peer, in ms. */
+  readonly lagMs: number | null;
+  /** Median and 99th percentile of the recent lag samples from this peer, in ms. */
+  readonly lagP50Ms: number | null;
+  readonly lagP99Ms: number | null;
+  /** Highest sequence number of this peer we hold contiguously. */
+  readonly caughtUpTo: number;
+}
+
+interface PeerState {
+  link: PeerLink | undefined;
+  region: string;
+  queue: Delta[];
+  flushTimer: Timer | undefined;
+  needsSync: boolean;
+  syncing: number | undefined;
+  /** When the round in flight started (physical ms), to abandon rounds whose end was lost. */
+  syncStartedAt: number;
+  lagMs: number | null;
+  lags: LagWindow;
+}
+
+interface IncomingRound {
+  received: Set<number>;
+  sessions: number;
+  refused: boolean;
+}
+
+interface AckWaiter {
+  readonly peers: Set<string>;
+  readonly needed: number;
+  readonly resolve: (acks: number) => void;
+  readonly timer: Timer;
+}
+
+interface ReadWaiter {
+  readonly replies: Map<string, { session: SessionState | null; vv: VersionVector }>;
+  readonly needed: number;
+  readonly resolve: () => void;
+  readonly timer: Timer;
+}
+
+/**
+ * Replication between one replica and its peers: pushes local writes in batches, acknowledges
+ * durable applies, runs anti-entropy rounds on every connect and periodically, and serves the
+ * peer side of quorum reads.
+ *
+ * @remarks Sends go over each peer's outbound link; replies go back on the link a request came
+ * in on. The version vector of a sync round is merged only when every chunk of the round arrived
+ * and none was refused, so a node never claims a write it does not hold. Push queues are bounded:
+ * an overflowing queue is dropped and replaced by an anti-entropy round, never grown.
+ */
+export class Replicator extends TypedEmitter<ReplicatorEvents> {
+  private readonly peers = new Map<string, PeerState>();
+  private readonly incoming = new Map<string, IncomingRound>();
+  private readonly ackWaiters = new Map<string, AckWaiter>();
+  private readonly readWaiters = new Map<number, ReadWaiter>();
+  private readonly dotWaiters = new Set<{
+    dot: Dot;
+    resolve: (ok: boolean) => void;
+    timer: Timer;
+  }>();
+  private nextRound = 1;
+  private nextReq = 1;
+  private syncTimer: Timer | undefined;
+  private stopped = false;
+  private readonly maxQueue: number;
+  private readonly batchSize: number;
+  private readonly syncIntervalMs: number;
+  private readonly syncPageSize: number;
+
+  constructor(
+    readonly replica: Replica,
+    private readonly scheduler: Scheduler,
+    options: ReplicatorOptions = {},
+  ) {
+    super();
+    this.maxQueue = options.maxQueue ?? 50_000;
+    this.batchSize = options.batchSize ?? 500;
+    this.syncIntervalMs = options.syncIntervalMs ?? 5_000;
+    this.syncPageSize = options.syncPageSize ?? 1_000;
+    this.scheduleSync();
+  }
+
+  /** Stops timers; links are closed by their transport. */
+  stop(): void {
+    this.stopped = true;
+    this.syncTimer?.cancel();
+    for (const p of this.peers.values()) p.flushTimer?.cancel();
+    for (const w of this.ackWaiters.values()) {
+      w.timer.cancel();
+      w.resolve(w.peers.size);
+    }
+    this.ackWaiters.clear();
+    for (const w of this.readWaiters.values()) {
+      w.timer.cancel();
+      w.resolve();
+    }
+    this.readWaiters.clear();
+    for (const w of this.dotWaiters) {
+      w.timer.cancel();
+      w.resolve(false);
+    }
+    this.dotWaiters.clear();
+  }
+
+  /** Registers an authenticated outbound link: pushes and requests to this peer use it. */
+  attach(link: PeerLink): void {
+    const peer = this.peer(link.peerId, link.region);
+    peer.link?.close(4000, "replaced by a newer link");
+    peer.link = link;
+    peer.queue = [];
+    if (peer.syncing !== undefined) this.incoming.delete(roundKey(link.peerId, peer.syncing));
+    peer.syncing = undefined;
+    this.emit("peer-up", link.peerId, link.region);
+    this.requestSync(link.peerId);
+  }
+
+  /** Forgets an outbound link that closed. */
+  detach(link: PeerLink): void {
+    const peer = this.peers.get(link.peerId);
+    if (peer === undefined || peer.link !== link) return;
+    peer.link = undefined;
+    peer.queue = [];
+    if (peer.syncing !== undefined) this.incoming.delete(roundKey(link.peerId, peer.syncing));
+    peer.syncing = undefined;
+    peer.flushTimer?.cancel();
+    peer.flushTimer = undefined;
+    this.emit("peer-down", link.peerId);
+  }
+
+  /** Known peers and their state. */
+  status(): PeerStatus[] {
+    const vv = this.replica.store.versionVector();
+    return [...this.peers.entries()].map(([nodeId, p]) => ({
+      nodeId,
+      region: p.region,
+      connected: p.link !== undefined,
+      lagMs: p.lagMs,
+      lagP50Ms: p.lags.quantile(0.5),
+      lagP99Ms: p.lags.quantile(0.99),
+      caughtUpTo: vv.base(nodeId),
+    }));
+  }
+
+  /** Number of peers with a live outbound link. */
+  connectedPeers(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.link !== undefined) n += 1;
+    return n;
+  }
+
+  /** Queues a local write for every connected peer; flushed in batches on the next tick. */
+  push(delta: Delta): void {
+    for (const [peerId, peer] of this.peers) {
+      if (peer.link === undefined) continue;
+      if (peer.queue.length >= this.maxQueue) {
+        peer.queue = [];
+        this.emit("overflow", peerId);
+        peer.needsSync = true;
+        continue;
+      }
+      peer.queue.push(delta);
+      if (peer.flushTimer === undefined) {
+        peer.flushTimer = this.scheduler.after(0, () => this.flush(peerId));
+      }
+    }
+  }
+
+  /** Waits until `needed` peers acknowledged the write `dot` durably, or `timeoutMs` passed. */
+  waitForAcks(dot: Dot, needed: number, timeoutMs: number): Promise<number> {
+    if (needed <= 0) return Promise.resolve(0);
+    const key = dotKey(dot);
+    return new Promise((resolve) => {
+      const timer = this.scheduler.after(timeoutMs, () => {
+        const w = this.ackWaiters.get(key);
+        this.ackWaiters.delete(key);
+        resolve(w?.peers.size ?? 0);
+      });
+      this.ackWaiters.set(key, { peers: new Set(), needed, resolve, timer });
+    });
+  }
+
+  /**
+   * Asks every connected peer for a session and waits for `needed` answers or `timeoutMs`.
+   * Returns the answers by peer id.
+   */
+  async readFromPeers(
+    id: string,
+    needed: number,
+    timeoutMs: number,
+  ): Promise<Map<string, { session: SessionState | null; vv: VersionVector }>> {
+    const req = this.nextReq++;
+    const replies = new Map<string, { session: SessionState | null; vv: VersionVector }>();
+    if (needed <= 0) return replies;
+    await new Promise<void>((resolve) => {
+      const timer = this.scheduler.after(timeoutMs, () => {
+        this.readWaiters.delete(req);
+        resolve();
+      });
+      this.readWaiters.set(req, { replies, needed, resolve, timer });
+      for (const p of this.peers.values()) p.link?.send({ type: "read-request", req, id });
+    });
+    return replies;
+  }
+
+  /** Sends merged state to peers that answered a quorum read with less. */
+  repair(peerIds: readonly string[], session: SessionState): void {
+    for (const id of peerIds)
+      this.peers.get(id)?.link?.send({ type: "repair", sessions: [session] });
+  }
+
+  /** Resolves true as soon as the local store holds `dot`, false after `timeoutMs`. */
+  waitForDot(dot: Dot, timeoutMs: number): Promise<boolean> {
+    if (this.replica.store.versionVector().has(dot)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const entry = {
+        dot,
+        resolve,
+        timer: this.scheduler.after(timeoutMs, () => {
+          this.dotWaiters.delete(entry);
+          resolve(false);
+        }),
+      };
+      this.dotWaiters.add(entry);
+    });
+  }
+
+  /** Handles one message from a peer, arriving on `link` (inbound or outbound). */
+  receive(link: PeerLink, message: PeerMessage): void {
+    this.emit("message-in", message.type);
+    switch (message.type) {
+      case "deltas":
+        this.onDeltas(link, message.deltas, message.sent.wall);
+        return;
+      case "ack":
+        this.onAck(link.peerId, message.dots);
+        return;
+      case "sync-request":
+        this.serveSync(link, message.round, message.vv);
+        return;
+      case "sync-chunk":
+        this.onSyncChunk(link, message.round, message.index, message.sessions);
+        return;
+      case "sync-done":
+        this.onSyncDone(link, message.round, message.chunks, message.vv);
+        return;
+      case "read-request":
+        link.send({
+          type: "read-reply",
+          req: message.req,
+          session: this.replica.get(message.id) ?? null,
+          vv: this.replica.store.versionVector(),
+        });
+        return;
+      case "read-reply":
+        this.onReadReply(link.peerId, message.req, message.session, message.vv);
+        return;
+      case "repair":
+        this.replica.applyStates(message.sessions);
+        return;
+      case "ping":
+        link.send({ type: "pong", req: message.req, sent: message.sent });
+        return;
+      case "pong":
+      case "hello":
+      case "auth":
+      case "welcome":
+        // Handshake messages are the transport's business; a pong needs no answer.
+        return;
+    }
+  }
+
+  private peer(peerId: string, region: string): PeerState {
+    let p = this.peers.get(peerId);
+    if (p === undefined) {
+      p = {
+        link: undefined,
+        region,
+        queue: [],
+        flushTimer: undefined,
+        needsSync: false,
+        syncing: undefined,
+        syncStartedAt: 0,
+        lagMs: null,
+        lags: new LagWindow(),
+      };
+      this.peers.set(peerId, p);
+    }
+    return p;
+  }
+
+  private flush(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (peer === undefined) return;
+    peer.flushTimer = undefined;
+    const link = peer.link;
+    if (link === undefined) return;
+    while (peer.queue.length > 0) {
+      const batch = peer.queue.splice(0, this.batchSize);
+      const ok = link.send({ type: "deltas", deltas: batch, sent: this.replica.hlc.now() });
+      if (!ok) {
+        // The link's buffer is over its bound: drop the backlog, let anti-entropy catch up.
+        peer.queue = [];
+        this.emit("overflow", peerId);
+        peer.needsSync = true;
+        return;
+      }
+    }
+    if (peer.needsSync) this.requestSync(peerId);
+  }
+
+  private onDeltas(link: PeerLink, deltas: readonly Delta[], sentWall: number): void {
+    const whole = deltas.filter(isWholeWrite);
+    if (whole.length !== deltas.length) {
+      link.close(4400, "deltas must each hold one whole write");
+      return;
+    }
+    const { held, refusedSkew } = this.replica.applyRemote(whole);
+    if (refusedSkew > 0) this.emit("skew-refused", link.peerId, refusedSkew);
+    if (held.length > 0) {
+      link.send({ type: "ack", dots: held });
+      // Lag of each write: from its origin's clock to durably applied here; the batch reports
+      // its oldest write.
+      const now = this.replica.now();
+      const peer = this.peers.get(link.peerId);
+      let lag = Math.max(0, now - sentWall);
+      for (const d of whole) {
+        const stamp = newestStamp(d.session);
+        if (stamp === undefined) continue;
+        const one = Math.max(0, now - stamp.hlc.wall);
+        peer?.lags.add(one);
+        if (one > lag) lag = one;
+      }
+      if (peer) peer.lagMs = lag;
+      this.emit("applied", link.peerId, held.length, lag);
+      this.resolveDotWaiters();
+    }
+  }
+
+  private onAck(peerId: string, dots: readonly Dot[]): void {
+    for (const dot of dots) {
+      const key = dotKey(dot);
+      const w = this.ackWaiters.get(key);
+      if (w === undefined) continue;
+      w.peers.add(peerId);
+      if (w.peers.size >= w.needed) {
+        w.timer.cancel();
+        this.ackWaiters.delete(key);
+        w.resolve(w.peers.size);
+      }
+    }
+  }
+
+  private onReadReply(
+    peerId: string,
+    req: number,
+    session: SessionState | null,
+    vv: VersionVector,
+  ): void {
+    const w = this.readWaiters.get(req);
+    if (w === undefined) return;
+    w.replies.set(peerId, { session, vv });
+    if (w.replies.size >= w.needed) {
+      w.timer.cancel();
+      this.readWaiters.delete(req);
+      w.resolve();
+    }
+  }
+
+  private requestSync(peerId: string): void {
+    const peer = this.peers.get(peerId);
+    if (peer === undefined || peer.link === undefined || this.stopped) return;
+    const now = this.replica.now();
+    if (peer.syncing !== undefined && now - peer.syncStartedAt < this.syncIntervalMs * 3) {
+      peer.needsSync = true;
+      return;
+    }
+    if (peer.syncing !== undefined) this.incoming.delete(roundKey(peerId, peer.syncing));
+    peer.syncStartedAt = now;
+    const round = this.nextRound++;
+    peer.syncing = round;
+    peer.needsSync = false;
+    this.incoming.set(roundKey(peerId, round), {
+      received: new Set(),
+      sessions: 0,
+      refused: false,
+    });
+    if (!peer.link.send({ type: "sync-request", round, vv: this.replica.store.versionVector() })) {
+      // Not sent (link closed or over its buffer bound): no round is in flight; retry next tick.
+      this.incoming.delete(roundKey(peerId, round));
+      peer.syncing = undefined;
+      peer.needsSync = true;
+    }
+  }
+
+  /** Streams what the requester lacks, a page per tick so the event loop keeps breathing. */
+  private serveSync(link: PeerLink, round: number, theirs: VersionVector): void {
+    const snapshot = this.replica.store.versionVector();
+    let index = 0;
+    const page = (after: string | undefined) => {
+      if (this.stopped) return;
+      const { sessions, next } = this.replica.store.extractMissing(theirs, {
+        limit: this.syncPageSize,
+        ...(after !== undefined ? { after } : {}),
+      });
+      if (sessions.length > 0) {
+        if (!link.send({ type: "sync-chunk", round, index, sessions })) return;
+        index += 1;
+      }
+      if (next === null) {
+        link.send({ type: "sync-done", round, chunks: index, vv: snapshot });
+        return;
+      }
+      this.scheduler.after(0, () => page(next));
+    };
+    page(undefined);
+  }
+
+  private onSyncChunk(
+    link: PeerLink,
+    round: number,
+    index: number,
+    sessions: readonly SessionState[],
+  ): void {
+    const r = this.incoming.get(roundKey(link.peerId, round));
+    if (r === undefined) return;
+    if (r.received.has(index)) return;
+    r.received.add(index);
+    r.sessions += sessions.length;
+    if (this.replica.applyStates(sessions) > 0) {
+      r.refused = true;
+      this.emit("skew-refused", link.peerId, 1);
+    }
+  }
+
+  private onSyncDone(link: PeerLink, round: number, chunks: number, vv: VersionVector): void {
+    const key = roundKey(link.peerId, round);
+    const r = this.incoming.get(key);
+    this.incoming.delete(key);
+    const peer = this.peers.get(link.peerId);
+    if (peer !== undefined && peer.syncing === round) peer.syncing = undefined;
+    if (r === undefined) return;
+    let complete = !r.refused && r.received.size === chunks;
+    for (let i = 0; complete && i < chunks; i++) if (!r.received.has(i)) complete = false;
+    if (complete) {
+      this.replica.store.mergeVersionVector(vv);
+      this.resolveDotWaiters();
+    }
+    this.emit("sync-done", link.peerId, r.sessions, complete);
+    if (peer?.needsSync) this.requestSync(link.peerId);
+  }
+
+  private resolveDotWaiters(): void {
+    if (this.dotWaiters.size === 0) return;
+    const vv = this.replica.store.versionVector();
+    for (const w of [...this.dotWaiters]) {
+      if (vv.has(w.dot)) {
+        w.timer.cancel();
+        this.dotWaiters.delete(w);
+        w.resolve(true);
+      }
+    }
+  }
+
+  private scheduleSync(): void {
+    if (this.stopped) return;
+    this.syncTimer = this.scheduler.after(this.syncIntervalMs, () => {
+      for (const peerId of this.peers.keys()) this.requestSync(peerId);
+      this.scheduleSync();
+    });
+  }
+}
+
+function dotKey(d: Dot): string {
+  return `${d.seq}.${d.origin}`;
+}
+
+function roundKey(peerId: string, round: number): string {
+  return `${peerId}#${round}`;
+}
+
+/** Joins the answers of a quorum read with the local state. */
+export function mergeAnswers(
+  local: SessionState | undefined,
+  answers: Iterable<SessionState | null>,
+): SessionState | undefined {
+  let merged = local;
+  for (const s of answers) {
+    if (s === null) continue;
+    merged = merged === undefined ? s : mergeSession(merged, s);
+  }
+  return merged;
+}

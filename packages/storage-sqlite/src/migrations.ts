@@ -1,0 +1,34 @@
+import type Database from "better-sqlite3";
+import { StorageVersionError } from "./errors.ts";
+import { SCHEMA_V1 } from "./schema.ts";
+
+/** One step of the schema: the SQL that takes a database from `version - 1` to `version`. */
+export interface Migration {
+  readonly version: number;
+  readonly up: string;
+}
+
+/** Every migration, in order. Append only: a released migration never changes. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: SCHEMA_V1 }];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the database up to {@link SCHEMA_VERSION}; the version lives in `PRAGMA user_version`.
+ *
+ * @remarks Each migration runs in its own transaction together with its version bump, so a
+ * crash leaves the database at the previous version or the next, never in between. A database
+ * newer than this code is refused with {@link StorageVersionError}.
+ */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > SCHEMA_VERSION) throw new StorageVersionError(current, SCHEMA_VERSION);
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.up);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}

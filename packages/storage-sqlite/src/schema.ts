@@ -1,0 +1,74 @@
+/**
+ * The SQL schema, one constant per schema version. A version, once released, never changes:
+ * later versions are new constants that `migrations.ts` applies in order.
+ */
+
+/**
+ * Version 1.
+ *
+ * @remarks
+ * - `sessions`: one row per stored session (tombstones included). `user_id` and `expires_at`
+ *   mirror the session's registers (`expires_at` is core's `effectiveExpiry`) so that
+ *   per-user lookups and expiry sweeps use an index instead of decoding sessions.
+ * - `registers`: one row per register, fields and metadata alike, keyed `(session_id, key)`;
+ *   metadata keys start with NUL, which field names never contain. `(origin, seq)` is the dot
+ *   of the register's write, indexed so that extraction reads only rows newer than a peer's
+ *   contiguous base.
+ * - `yjs_stamps`: every stamp of every Yjs register (a Yjs register merges many writes), so that
+ *   extraction finds a Yjs register whatever stamp the peer lacks.
+ * - `origins`: every origin that appears in a register; extraction asks the index once per origin.
+ * - `version_vector`: per origin, the contiguous base and the ranges above it (JSON pairs).
+ * - `clock`: the hybrid clock's high-water mark, a single row.
+ * - `meta`: small settings (node identity, for instance).
+ */
+export const SCHEMA_V1 = `
+CREATE TABLE sessions (
+  id TEXT NOT NULL PRIMARY KEY,
+  user_id TEXT,
+  expires_at INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX sessions_by_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE registers (
+  session_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('value', 'yjs', 'meta')),
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  payload BLOB NOT NULL,
+  PRIMARY KEY (session_id, key)
+) WITHOUT ROWID;
+CREATE INDEX registers_by_dot ON registers (origin, seq);
+
+CREATE TABLE yjs_stamps (
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  session_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  PRIMARY KEY (origin, seq, session_id, key)
+) WITHOUT ROWID;
+CREATE INDEX yjs_stamps_by_register ON yjs_stamps (session_id, key);
+
+CREATE TABLE origins (
+  origin TEXT NOT NULL PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TABLE version_vector (
+  origin TEXT NOT NULL PRIMARY KEY,
+  base INTEGER NOT NULL,
+  ranges TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE clock (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  wall INTEGER NOT NULL,
+  logical INTEGER NOT NULL
+);
+
+CREATE TABLE meta (
+  key TEXT NOT NULL PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+`;

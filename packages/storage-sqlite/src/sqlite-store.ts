@@ -1,0 +1,259 @@
+import {
+  type ClockHighWater,
+  type Delta,
+  digestSessions,
+  type MissingPage,
+  mergeSession,
+  missingFragment,
+  type SessionState,
+  type Store,
+  type VersionVector,
+} from "@meridian/core";
+import Database from "better-sqlite3";
+import { extractCandidates } from "./extract-candidates.ts";
+import { migrate } from "./migrations.ts";
+import { sessionsFromJoinedRows } from "./register-rows.ts";
+import { prepareStatements, type Statements } from "./statements.ts";
+import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
+import { writeSession } from "./write-session.ts";
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /**
+   * `PRAGMA synchronous`. `"FULL"` (default) syncs the WAL on every commit: an acknowledged
+   * write survives kill -9 and power loss. `"NORMAL"` survives a process crash but may lose the
+   * last commits on power loss or an OS crash.
+   */
+  readonly synchronous?: "FULL" | "NORMAL";
+  /**
+   * Most candidate sessions per origin that extraction gathers through the dot index before it
+   * reads sessions in id order instead (default 10,000). Tuning only; results are the same.
+   */
+  readonly indexedExtractLimit?: number;
+}
+
+/** Sessions read per query when walking the store in id order. */
+const CHUNK = 256;
+
+const SYNCHRONOUS = { FULL: "FULL", NORMAL: "NORMAL" } as const;
+
+interface Staged {
+  readonly before: SessionState | undefined;
+  after: SessionState | undefined;
+}
+
+/**
+ * The SQLite {@link Store}: one database file in WAL mode, written through prepared statements.
+ *
+ * @remarks Every batch of deltas is applied in one immediate transaction: the merged registers,
+ * the version vector with its gaps and the clock high-water mark commit together or not at all,
+ * so the vector never claims a write that is not stored. Only registers that the merge changed
+ * are written. A delta whose dot is already recorded is skipped: its effect is already stored,
+ * or was purged on purpose and must not come back. The in-memory copy of the version vector
+ * changes only after a commit. One store per database file: two stores writing the same file
+ * would each keep a stale copy of the version vector.
+ */
+export class SqliteStore implements Store {
+  /** The database file. */
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly q: Statements;
+  private readonly indexedExtractLimit: number;
+  private vv: VersionVector;
+  private readonly origins: Set<string>;
+  private readonly applyTx: (deltas: readonly Delta[], clock?: ClockHighWater) => VersionVector;
+  private readonly statesTx: (states: readonly SessionState[]) => void;
+
+  private constructor(db: Database.Database, path: string, options: SqliteStoreOptions) {
+    this.db = db;
+    this.path = path;
+    this.q = prepareStatements(db);
+    this.indexedExtractLimit = options.indexedExtractLimit ?? 10_000;
+    this.vv = loadVersionVector(this.q);
+    this.origins = new Set(this.q.origins.all().map((r) => r.origin));
+    const apply = db.transaction((deltas: readonly Delta[], clock?: ClockHighWater) => {
+      const vv = this.vv.clone();
+      const recorded = new Set<string>();
+      const staged = new Map<string, Staged>();
+      for (const d of deltas) {
+        if (!vv.add(d.dot)) continue;
+        recorded.add(d.dot.origin);
+        this.stage(staged, d.session);
+      }
+      this.writeStaged(staged);
+      saveCoverage(this.q, vv, recorded);
+      if (clock !== undefined) this.q.saveClock.run(clock.wall, clock.logical);
+      return vv;
+    });
+    this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
+    const states = db.transaction((list: readonly SessionState[]) => {
+      const staged = new Map<string, Staged>();
+      for (const s of list) this.stage(staged, s);
+      this.writeStaged(staged);
+    });
+    this.statesTx = (list) => states.immediate(list);
+  }
+
+  /**
+   * Opens (creating if needed) the store in the database file at `path`, migrating its schema.
+   *
+   * @remarks Sets WAL journal mode and `synchronous` (FULL unless told otherwise) before anything
+   * is written. @throws StorageVersionError when the file was written by a newer schema.
+   */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const db = new Database(path);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "FULL"]}`);
+      db.pragma("busy_timeout = 5000");
+      migrate(db);
+      return new SqliteStore(db, path, options);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
+    this.vv = this.applyTx(deltas, clock);
+  }
+
+  applyStates(states: readonly SessionState[]): void {
+    this.statesTx(states);
+  }
+
+  getSession(id: string): SessionState | undefined {
+    return sessionsFromJoinedRows(this.q.sessionRows.all(id))[0];
+  }
+
+  sessionsOfUser(userId: string): string[] {
+    return this.q.sessionsOfUser.all(userId).map((r) => r.id);
+  }
+
+  versionVector(): VersionVector {
+    return this.vv.clone();
+  }
+
+  mergeVersionVector(other: VersionVector): void {
+    const vv = this.vv.clone();
+    vv.merge(other);
+    const changed = new Set<string>();
+    const now = new Map([...this.vv.entries()].map(([o, c]) => [o, JSON.stringify(c)]));
+    for (const [origin, coverage] of vv.entries()) {
+      if (now.get(origin) !== JSON.stringify(coverage)) changed.add(origin);
+    }
+    this.db.transaction(() => saveCoverage(this.q, vv, changed)).immediate();
+    this.vv = vv;
+  }
+
+  extractMissing(
+    peer: VersionVector,
+    options: { limit?: number; after?: string } = {},
+  ): MissingPage {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (!(limit >= 1))
+      throw new RangeError(`extractMissing: limit must be at least 1, got ${limit}`);
+    const after = options.after ?? "";
+    const ids = extractCandidates(this.q, this.origins, peer, after, this.indexedExtractLimit);
+    const sessions = ids === null ? this.sessionsAfter(after) : this.sessionsByIds(ids);
+    const out: SessionState[] = [];
+    for (const s of sessions) {
+      const fragment = missingFragment(s, peer);
+      if (fragment === undefined) continue;
+      if (out.length >= limit) return { sessions: out, next: out[out.length - 1]!.id };
+      out.push(fragment);
+    }
+    return { sessions: out, next: null };
+  }
+
+  purgeSession(id: string): void {
+    this.db
+      .transaction(() => {
+        this.q.purgeYjsStamps.run(id);
+        this.q.purgeRegisters.run(id);
+        this.q.purgeSession.run(id);
+      })
+      .immediate();
+  }
+
+  allSessions(): IterableIterator<SessionState> {
+    return this.sessionsAfter("");
+  }
+
+  sessionCount(): number {
+    return this.q.sessionCount.get()!.n;
+  }
+
+  loadClock(): ClockHighWater | undefined {
+    const row = this.q.loadClock.get();
+    return row === undefined ? undefined : { wall: row.wall, logical: row.logical };
+  }
+
+  saveClock(clock: ClockHighWater): void {
+    this.q.saveClock.run(clock.wall, clock.logical);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.q.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q.setMeta.run(key, value);
+  }
+
+  digest(): string {
+    return digestSessions(this.allSessions());
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Merges `s` into the batch's pending state of its session, reading it on first touch. */
+  private stage(staged: Map<string, Staged>, s: SessionState): void {
+    let entry = staged.get(s.id);
+    if (entry === undefined) {
+      const before = this.getSession(s.id);
+      entry = { before, after: before };
+      staged.set(s.id, entry);
+    }
+    entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
+  }
+
+  private writeStaged(staged: ReadonlyMap<string, Staged>): void {
+    const fresh: string[] = [];
+    const note = (origin: string) => {
+      if (!this.origins.has(origin)) fresh.push(origin);
+    };
+    for (const { before, after } of staged.values()) {
+      if (after !== undefined) writeSession(this.q, before, after, note);
+    }
+    for (const origin of fresh) this.q.insertOrigin.run(origin);
+    // Safe to remember before commit: an origin without rows only costs an empty index probe.
+    for (const origin of fresh) this.origins.add(origin);
+  }
+
+  /** Sessions after `after` in id order, read a chunk at a time (no statement stays open). */
+  private *sessionsAfter(after: string): IterableIterator<SessionState> {
+    let cursor = after;
+    for (;;) {
+      const chunk = sessionsFromJoinedRows(this.q.sessionRowsAfter.all(cursor, CHUNK));
+      yield* chunk;
+      const last = chunk[chunk.length - 1];
+      if (last === undefined || chunk.length < CHUNK) return;
+      cursor = last.id;
+    }
+  }
+
+  private *sessionsByIds(ids: readonly string[]): IterableIterator<SessionState> {
+    for (const id of ids) {
+      const s = this.getSession(id);
+      if (s !== undefined) yield s;
+    }
+  }
+}
+
+/** Opens a {@link SqliteStore}; see {@link SqliteStore.open}. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  return SqliteStore.open(path, options);
+}

@@ -1,0 +1,165 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { unpackValue, VersionVector } from "@meridian/core";
+import { storeConformance, testDelta, testSessionId, testStamp } from "@meridian/core/testing";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions } from "../src/index.ts";
+import { prepareStatements } from "../src/statements.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "meridian-sqlite-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+const freshPath = () => join(dir, `store-${++files}.db`);
+const fresh = (options?: SqliteStoreOptions) => openSqliteStore(freshPath(), options);
+
+storeConformance("SqliteStore", () => fresh(), {
+  reopen: (closed) => openSqliteStore(closed.path),
+});
+
+// Every extraction takes the scan path instead of the dot index; results must not change.
+storeConformance("SqliteStore extracting by scan", () => fresh({ indexedExtractLimit: 0 }), {
+  runs: 200,
+});
+
+describe("SqliteStore on disk", () => {
+  it("keeps the database in WAL mode at the current schema version", () => {
+    const store = fresh();
+    store.applyDeltas([testDelta(testSessionId("wal"), testStamp("eu", 1), { set: { a: 1 } })]);
+    const raw = new Database(store.path, { readonly: true });
+    try {
+      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
+  it("refuses a database written by a newer schema", () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => openSqliteStore(path)).toThrow(
+      expect.objectContaining({ code: "MERIDIAN_ERR_STORAGE_VERSION" }),
+    );
+  });
+
+  it("applies a batch all or nothing", () => {
+    let store = fresh();
+    const id = testSessionId("atomic");
+    const good = testDelta(id, testStamp("eu", 1), { set: { a: 1 } });
+    const broken = testDelta(id, testStamp("eu", 2), { set: { b: 2 } });
+    // A register no codec would produce: writing it throws half-way through the batch.
+    (broken.session.fields as Map<string, unknown>).set("b", { kind: "bogus" });
+    expect(() => store.applyDeltas([good, broken], { wall: 5, logical: 0 })).toThrow();
+    const check = () => {
+      expect(store.getSession(id)).toBeUndefined();
+      expect(store.versionVector().toString()).toBe("");
+      expect(store.loadClock()).toBeUndefined();
+    };
+    check();
+    store.close();
+    store = openSqliteStore(store.path);
+    check();
+    store.applyDeltas([good]);
+    expect(store.versionVector().toString()).toBe("eu:1");
+    store.close();
+  });
+
+  it("reads only index rows above a peer's base when extracting", () => {
+    const store = fresh();
+    const raw = new Database(store.path);
+    try {
+      const sql = prepareStatements(raw).candidates.source;
+      const plan = raw
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all({ origin: "eu", base: 10, after: "", cap: 100 }) as { detail: string }[];
+      const details = plan.map((p) => p.detail).join("\n");
+      expect(details).toMatch(
+        /SEARCH registers USING (COVERING )?INDEX registers_by_dot \(origin=\? AND seq>\?\)/,
+      );
+      expect(details).toMatch(/SEARCH yjs_stamps USING PRIMARY KEY \(origin=\? AND seq>\?\)/);
+      expect(details).not.toMatch(/SCAN (registers|yjs_stamps)/);
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
+  it("finds what a slightly-behind peer lacks among many sessions, by both paths", () => {
+    const writes = Array.from({ length: 500 }, (_, i) =>
+      testDelta(testSessionId(`bulk${i}`), testStamp(i % 2 ? "eu" : "us", (i >> 1) + 1), {
+        set: { i },
+      }),
+    );
+    for (const options of [{}, { indexedExtractLimit: 0 }]) {
+      const store = fresh(options);
+      try {
+        store.applyDeltas(writes);
+        const lacking = writes.filter((_, i) => i % 97 === 3);
+        const without = new VersionVector();
+        for (const w of writes) if (!lacking.includes(w)) without.add(w.dot);
+        const expected = lacking.map((w) => w.session.id).sort();
+        expect(expected.length).toBe(6);
+        const page = store.extractMissing(without, { limit: 2 });
+        expect(page.sessions.map((s) => s.id)).toEqual(expected.slice(0, 2));
+        expect(page.next).toBe(expected[1]);
+        const all = store.extractMissing(without);
+        expect(all.sessions.map((s) => s.id)).toEqual(expected);
+      } finally {
+        store.close();
+      }
+    }
+  });
+
+  it("loses no acknowledged write when the writing process is killed with SIGKILL", async () => {
+    const path = freshPath();
+    const root = resolve(import.meta.dirname, "../../..");
+    const script = resolve(import.meta.dirname, "fixtures/crash-writer.ts");
+    const child = spawn(process.execPath, ["--import", "tsx", script, path, "FULL"], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let acked = 0;
+    let stderr = "";
+    let buffered = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<NodeJS.Signals | null>((done) =>
+      child.on("exit", (_, sig) => done(sig)),
+    );
+    child.stdout.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) acked = Math.max(acked, Number(line));
+      // Kill right after an acknowledgement, while the child is in the middle of the next write.
+      if (acked >= 300) child.kill("SIGKILL");
+    });
+    const signal = await exited;
+    expect(signal, `the writer died on its own: ${stderr}`).toBe("SIGKILL");
+    expect(acked).toBeGreaterThanOrEqual(300);
+
+    const store = openSqliteStore(path);
+    try {
+      const vv = store.versionVector();
+      expect(vv.base("eu")).toBeGreaterThanOrEqual(acked);
+      for (let seq = 1; seq <= acked; seq++) {
+        const s = store.getSession(`crash_${String(seq).padStart(10, "0")}`);
+        const reg = s?.fields.get("n");
+        expect(reg?.kind === "value" && reg.value !== null ? unpackValue(reg.value) : reg).toBe(
+          seq,
+        );
+      }
+      expect(store.loadClock()?.wall).toBeGreaterThanOrEqual(1_700_000_000_000 + acked);
+    } finally {
+      store.close();
+    }
+  });
+});
