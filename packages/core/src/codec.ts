@@ -4,7 +4,7 @@ import type { Dot, Stamp } from "./dot.ts";
 import { DecodeError } from "./errors.ts";
 import type { Hlc } from "./hlc.ts";
 import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
-import type { FieldRegister } from "./register.ts";
+import { type FieldRegister, isYjsUpdate } from "./register.ts";
 import type { MetaRegister, SessionState, TimeRegister } from "./session.ts";
 import { isFieldName, isNodeId, isSessionId, isUserId } from "./validate.ts";
 import { VersionVector } from "./version-vector.ts";
@@ -151,6 +151,12 @@ function bytes(v: unknown, what: string): Uint8Array {
   return v;
 }
 
+function yjsUpdate(v: unknown, what: string): Uint8Array {
+  const b = bytes(v, what);
+  if (!isYjsUpdate(b)) fail(`${what} is not a Yjs update`);
+  return b;
+}
+
 function nodeId(v: unknown, what: string): string {
   if (typeof v !== "string" || !isNodeId(v)) fail(`${what} is not a node id`);
   return v;
@@ -212,7 +218,7 @@ function registerIn(v: unknown, what: string): FieldRegister {
     return {
       kind: "yjs",
       epoch: epochIn(a[1], `${what}.epoch`),
-      update: bytes(a[2], `${what}.update`),
+      update: yjsUpdate(a[2], `${what}.update`),
       stamps,
     };
   }

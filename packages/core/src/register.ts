@@ -103,3 +103,18 @@ export function canonicalYjs(updates: readonly Uint8Array[]): Uint8Array {
   doc.destroy();
   return out;
 }
+
+/**
+ * Whether `bytes` parse as a Yjs update.
+ *
+ * @remarks Checked at every edge before an update reaches {@link canonicalYjs}: applying
+ * malformed bytes can spin for a long time before Yjs throws, while decoding refuses them fast.
+ */
+export function isYjsUpdate(bytes: Uint8Array): boolean {
+  try {
+    Y.decodeUpdate(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}

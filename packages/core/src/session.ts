@@ -165,7 +165,18 @@ export function sessionStatus(s: SessionState | undefined, now: number): Session
   if (until !== null && now > until) return "expired";
   const idle = s.idleMs?.value;
   if (idle != null && s.lastAccess !== undefined && now > s.lastAccess.at + idle) return "expired";
-  if (s.fields.size === 0 && s.expiresAt === undefined && s.userId === undefined) return "absent";
+  // Any register but a field counts as presence: a session created empty and without expiry
+  // exists (it holds lastAccess from its creation).
+  if (
+    s.fields.size === 0 &&
+    s.expiresAt === undefined &&
+    s.userId === undefined &&
+    s.lastAccess === undefined &&
+    s.idleMs === undefined &&
+    s.deadline === undefined
+  ) {
+    return "absent";
+  }
   return "live";
 }
 

@@ -92,6 +92,15 @@ const timeArb = (): fc.Arbitrary<TimeRegister> =>
 
 const bytesArb = (maxLength = 32) => fc.uint8Array({ maxLength });
 
+/** A well-formed Yjs update (the codec refuses other bytes): empty, or one tab's edit. */
+const yjsUpdateArb = (): fc.Arbitrary<Uint8Array> =>
+  fc.oneof(
+    fc.constant(new Uint8Array([0, 0])),
+    fc
+      .tuple(fc.integer({ min: 1, max: 0x7fff_ffff }), fc.string({ minLength: 1, maxLength: 8 }))
+      .map(([client, text]) => tabUpdate(client, text)),
+  );
+
 export const registerArb = (): fc.Arbitrary<FieldRegister> =>
   fc.oneof(
     fc.record({
@@ -102,7 +111,7 @@ export const registerArb = (): fc.Arbitrary<FieldRegister> =>
     fc.record({
       kind: fc.constant("yjs" as const),
       epoch: epochArb(),
-      update: bytesArb(),
+      update: yjsUpdateArb(),
       stamps: fc.array(stampArb(), { minLength: 1, maxLength: 3 }),
     }),
   );

@@ -6,6 +6,7 @@ import { openSqliteStore } from "@meridian/storage-sqlite";
 import type { NodeConfig } from "./config.ts";
 import { createHttpHandler } from "./http/handler.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { loggableError } from "./peer/loggable-error.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { attachPeerTransport, type PeerTransport } from "./peer/transport.ts";
 import { Replica } from "./replica.ts";
@@ -54,10 +55,14 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
     store,
     clock,
     rng,
+    scheduler,
     region: config.region,
     maxClockSkewMs: config.maxClockSkewMs,
   });
   const replicator = new Replicator(replica, scheduler, { syncIntervalMs: config.syncIntervalMs });
+  replicator.on("fault", (peer, err) =>
+    logger.error({ peer, err: loggableError(err) }, "serving a peer failed"),
+  );
   const service = new SessionService(replica, replicator, rng, {
     defaultTtlMs: config.defaultTtlMs,
     maxFields: config.maxFields,

@@ -5,7 +5,9 @@ import {
   type Delta,
   type Dot,
   HybridClock,
+  mergeSession,
   type Rng,
+  type Scheduler,
   type SessionState,
   type SessionWrite,
   type Stamp,
@@ -20,9 +22,20 @@ export interface ReplicaOptions {
   readonly store: Store;
   readonly clock: Clock;
   readonly rng: Rng;
+  /** Runs the group commit of each tick's writes. */
+  readonly scheduler: Scheduler;
   /** Region name; the node id is the region plus a random incarnation suffix. */
   readonly region: string;
   readonly maxClockSkewMs?: number;
+}
+
+/** Local writes of one tick waiting for their shared commit. */
+interface PendingBatch {
+  readonly deltas: Delta[];
+  /** Each written session as it stands after the batch's writes so far. */
+  readonly overlay: Map<string, SessionState>;
+  readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+  readonly firstSeq: number;
 }
 
 /** What applying remote writes did. */
@@ -47,11 +60,14 @@ export class Replica {
   readonly hlc: HybridClock;
   readonly store: Store;
   private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
   private seq: number;
+  private batch: PendingBatch | undefined;
 
   constructor(options: ReplicaOptions) {
     this.store = options.store;
     this.clock = options.clock;
+    this.scheduler = options.scheduler;
     this.region = options.region;
     let nodeId = this.store.getMeta("nodeId");
     if (nodeId === undefined) {
@@ -79,18 +95,58 @@ export class Replica {
   }
 
   /**
-   * Applies a client write locally and durably; returns the delta to replicate.
-   * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError
+   * Applies a client write locally and durably; resolves with the delta to replicate once the
+   * write is committed.
+   *
+   * @remarks Group commit: writes made in the same tick share one store transaction (one fsync),
+   * planned against the state that includes the writes before them in the batch. Nothing is
+   * pushed to peers before its commit, so a crash can never make this node reuse a dot a peer
+   * already holds. If the commit fails, every write of the batch fails and their sequence
+   * numbers are given back, so the origin's sequence keeps no hole.
+   * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError (synchronously checked,
+   * returned as a rejected promise)
    */
-  write(id: string, write: SessionWrite): { delta: Delta; state: SessionState } {
-    const current = this.store.getSession(id);
-    const hlc = this.hlc.now();
-    const stamp: Stamp = { hlc, seq: this.seq + 1 };
-    const fragment = planWrite(current, write, stamp, hlc.wall, id);
-    const delta: Delta = { dot: { origin: this.nodeId, seq: stamp.seq }, session: fragment };
-    this.store.applyDeltas([delta], this.hlc.highWater());
+  write(id: string, write: SessionWrite): Promise<{ delta: Delta; state: SessionState }> {
+    let batch = this.batch;
+    if (batch === undefined) {
+      batch = { deltas: [], overlay: new Map(), waiters: [], firstSeq: this.seq + 1 };
+      this.batch = batch;
+      this.scheduler.after(0, () => this.commit());
+    }
+    let current: SessionState | undefined;
+    let fragment: SessionState;
+    let stamp: Stamp;
+    try {
+      current = batch.overlay.get(id) ?? this.store.getSession(id);
+      const hlc = this.hlc.now();
+      stamp = { hlc, seq: this.seq + 1 };
+      fragment = planWrite(current, write, stamp, hlc.wall, id);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     this.seq = stamp.seq;
-    return { delta, state: this.store.getSession(id)! };
+    const delta: Delta = { dot: { origin: this.nodeId, seq: stamp.seq }, session: fragment };
+    const state = current === undefined ? fragment : mergeSession(current, fragment);
+    batch.overlay.set(id, state);
+    batch.deltas.push(delta);
+    return new Promise((resolve, reject) => {
+      batch.waiters.push({ resolve: () => resolve({ delta, state }), reject });
+    });
+  }
+
+  /** Commits the writes of the current tick in one transaction and settles their promises. */
+  private commit(): void {
+    const batch = this.batch;
+    this.batch = undefined;
+    if (batch === undefined) return;
+    try {
+      this.store.applyDeltas(batch.deltas, this.hlc.highWater());
+    } catch (e) {
+      this.seq = batch.firstSeq - 1;
+      for (const w of batch.waiters) w.reject(e);
+      return;
+    }
+    for (const w of batch.waiters) w.resolve();
   }
 
   /**

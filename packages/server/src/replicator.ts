@@ -38,6 +38,8 @@ export interface ReplicatorEvents {
   "sync-done": (peerId: string, sessions: number, complete: boolean) => void;
   /** A peer's push queue overflowed and was replaced by an anti-entropy round. */
   overflow: (peerId: string) => void;
+  /** Serving a peer failed (a store error, say); the link was closed. */
+  fault: (peerId: string, error: unknown) => void;
   /** Bytes-agnostic message counters. */
   "message-in": (type: PeerMessage["type"]) => void;
 }
@@ -346,7 +348,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const link = peer.link;
     if (link === undefined) return;
     while (peer.queue.length > 0) {
-      const batch = peer.queue.splice(0, this.batchSize);
+      const batch = takeBatch(peer.queue, this.batchSize, MAX_MESSAGE_BYTES);
       const ok = link.send({ type: "deltas", deltas: batch, sent: this.replica.hlc.now() });
       if (!ok) {
         // The link's buffer is over its bound: drop the backlog, let anti-entropy catch up.
@@ -449,19 +451,27 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     let index = 0;
     const page = (after: string | undefined) => {
       if (this.stopped) return;
-      const { sessions, next } = this.replica.store.extractMissing(theirs, {
-        limit: this.syncPageSize,
-        ...(after !== undefined ? { after } : {}),
-      });
-      if (sessions.length > 0) {
-        if (!link.send({ type: "sync-chunk", round, index, sessions })) return;
-        index += 1;
+      try {
+        const { sessions, next } = this.replica.store.extractMissing(theirs, {
+          limit: this.syncPageSize,
+          ...(after !== undefined ? { after } : {}),
+        });
+        // Chunks are bounded in bytes as well as sessions, so no frame outgrows the peer's limit.
+        while (sessions.length > 0) {
+          const chunk = takeBatch(sessions, sessions.length, MAX_MESSAGE_BYTES);
+          if (!link.send({ type: "sync-chunk", round, index, sessions: chunk })) return;
+          index += 1;
+        }
+        if (next === null) {
+          link.send({ type: "sync-done", round, chunks: index, vv: snapshot });
+          return;
+        }
+        this.scheduler.after(0, () => page(next));
+      } catch (e) {
+        // A store failure ends this round for this peer only; the requester retries later.
+        this.emit("fault", link.peerId, e);
+        link.close(1011, "sync failed");
       }
-      if (next === null) {
-        link.send({ type: "sync-done", round, chunks: index, vv: snapshot });
-        return;
-      }
-      this.scheduler.after(0, () => page(next));
     };
     page(undefined);
   }
@@ -519,6 +529,41 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       this.scheduleSync();
     });
   }
+}
+
+/** Bound on the estimated size of one deltas or sync-chunk message. */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Removes and returns the first items of `queue`: at most `count`, and no more than `maxBytes` by
+ * estimate, but always at least one.
+ */
+function takeBatch<T extends Delta | SessionState>(
+  queue: T[],
+  count: number,
+  maxBytes: number,
+): T[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < count) {
+    const item = queue[n]!;
+    const size = estimateSize("dot" in item ? item.session : item);
+    if (n > 0 && bytes + size > maxBytes) break;
+    bytes += size;
+    n += 1;
+  }
+  return queue.splice(0, n);
+}
+
+/** A cheap upper-ish estimate of a session fragment's encoded size. */
+function estimateSize(s: SessionState): number {
+  let bytes = 64 + s.id.length;
+  for (const [name, reg] of s.fields) {
+    bytes += name.length + 48;
+    bytes +=
+      reg.kind === "value" ? (reg.value?.length ?? 0) : reg.update.length + 40 * reg.stamps.length;
+  }
+  return bytes;
 }
 
 function dotKey(d: Dot): string {

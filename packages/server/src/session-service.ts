@@ -152,7 +152,7 @@ export class SessionService {
     if (status === "deleted") throw new SessionDeletedError(id);
     if (status !== "live" || state === undefined) throw new SessionNotFoundError(id);
     if (state.idleMs?.value != null) {
-      const { delta, state: after } = this.replica.write(id, { op: "access" });
+      const { delta, state: after } = await this.replica.write(id, { op: "access" });
       this.replicator.push(delta);
       state = after;
     }
@@ -174,12 +174,9 @@ export class SessionService {
     const ids = this.replica.store
       .sessionsOfUser(userId)
       .filter((id) => this.replica.get(id)?.deleted === undefined);
-    const dots: Delta[] = [];
-    for (const id of ids) {
-      const { delta } = this.replica.write(id, { op: "delete" });
-      this.replicator.push(delta);
-      dots.push(delta);
-    }
+    const written = await Promise.all(ids.map((id) => this.replica.write(id, { op: "delete" })));
+    const dots: Delta[] = written.map((w) => w.delta);
+    for (const d of dots) this.replicator.push(d);
     const needed = this.peersNeeded(c);
     if (needed > 0) {
       const acks = await Promise.all(
@@ -194,7 +191,7 @@ export class SessionService {
   private async commit(id: string, write: SessionWrite, c: Consistency): Promise<SessionAnswer> {
     this.checkFieldCount(id, write);
     const needed = this.peersNeeded(c);
-    const { delta, state } = this.replica.write(id, write);
+    const { delta, state } = await this.replica.write(id, write);
     const acked =
       needed > 0 ? this.replicator.waitForAcks(delta.dot, needed, this.quorumTimeoutMs) : null;
     this.replicator.push(delta);

@@ -327,6 +327,7 @@ describe("peer endpoint against raw clients", () => {
       store: new MemoryStore(),
       clock: systemClock,
       rng: cryptoRng,
+      scheduler: eventLoopScheduler,
       region: "solo",
     });
     const replicator = new Replicator(replica, eventLoopScheduler);
