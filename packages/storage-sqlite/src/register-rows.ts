@@ -11,6 +11,7 @@ import {
   unpackValue,
 } from "@meridian/core";
 import { StorageCorruptError } from "./errors.ts";
+import type { RowProtection } from "./row-protection.ts";
 
 /**
  * Keys of the metadata registers in the `registers` table.
@@ -29,6 +30,17 @@ export const META_KEYS = {
 
 /** How a row's payload is shaped: a field's value, a field's Yjs document, or metadata. */
 export type RowKind = "value" | "yjs" | "meta";
+
+/**
+ * Whether a row's payload is secret and so sealed when the store has a keyring: field values,
+ * Yjs documents and the userId.
+ *
+ * @remarks The other metadata (expiry times, idle timeout, the delete stamp) are times and
+ * stamps, not user data, and stay readable by the expiry sweep without a key.
+ */
+export function isSecretRow(kind: string, key: string): boolean {
+  return kind !== "meta" || key === META_KEYS.userId;
+}
 
 /**
  * One register as stored: its key, kind, the dot of its newest write, and its msgpack payload.
@@ -117,12 +129,25 @@ export function changedRows(before: SessionState | undefined, after: SessionStat
   return out;
 }
 
-/** Rebuilds a session from its rows (any order). */
-export function sessionFromRows(id: string, rows: Iterable<StoredRow>): SessionState {
+/**
+ * Rebuilds a session from its rows (any order), opening secret payloads with `protection`.
+ *
+ * @remarks @throws UnknownKeyError, DecryptError or PlaintextValueError from `protection`: a
+ * payload that does not open is never decoded as something else.
+ */
+export function sessionFromRows(
+  id: string,
+  rows: Iterable<StoredRow>,
+  protection: RowProtection,
+  adoptPlaintext = false,
+): SessionState {
   const fields = new Map<string, FieldRegister>();
   const s: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
   for (const r of rows) {
-    const p = unpackValue(r.payload) as never;
+    const bytes = isSecretRow(r.kind, r.key)
+      ? protection.open(r.payload, id, r.key, adoptPlaintext)
+      : r.payload;
+    const p = unpackValue(bytes) as never;
     if (r.kind === "value") {
       const [stamp, value] = p as [StampTuple, Uint8Array | null];
       fields.set(r.key, { kind: "value", stamp: stampIn(stamp), value });
@@ -172,8 +197,11 @@ export interface JoinedRow {
   readonly payload: Uint8Array | null;
 }
 
-/** Rebuilds sessions from joined rows ordered by session id. */
-export function sessionsFromJoinedRows(rows: readonly JoinedRow[]): SessionState[] {
+/** Rebuilds sessions from joined rows ordered by session id; see {@link sessionFromRows}. */
+export function sessionsFromJoinedRows(
+  rows: readonly JoinedRow[],
+  protection: RowProtection,
+): SessionState[] {
   const out: SessionState[] = [];
   let i = 0;
   while (i < rows.length) {
@@ -185,7 +213,7 @@ export function sessionsFromJoinedRows(rows: readonly JoinedRow[]): SessionState
         own.push({ key: r.key, kind: r.kind, payload: r.payload });
       }
     }
-    out.push(sessionFromRows(id, own));
+    out.push(sessionFromRows(id, own, protection));
   }
   return out;
 }

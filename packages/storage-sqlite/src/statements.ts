@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import type { JoinedRow } from "./register-rows.ts";
+import type { JoinedRow, StoredRow } from "./register-rows.ts";
 
 /**
  * Every statement the store runs, prepared once per connection.
@@ -50,6 +50,19 @@ export function prepareStatements(db: Database.Database) {
     ),
     sessionsOfUser: db.prepare<[string], { id: string }>(
       "SELECT id FROM sessions WHERE user_id = ? ORDER BY id",
+    ),
+    sessionPage: db.prepare<[string, number], { id: string; user_id: string | null }>(
+      "SELECT id, user_id FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
+    ),
+    registersOf: db.prepare<[string], StoredRow>(
+      "SELECT key, kind, payload FROM registers WHERE session_id = ?",
+    ),
+    updatePayload: db.prepare<[Uint8Array, string, string]>(
+      "UPDATE registers SET payload = ? WHERE session_id = ? AND key = ?",
+    ),
+    updateUserTag: db.prepare<[string | null, string]>("UPDATE sessions SET user_id = ? WHERE id = ?"),
+    secretPayloads: db.prepare<[string], { payload: Uint8Array }>(
+      "SELECT payload FROM registers WHERE kind <> 'meta' OR key = ?",
     ),
     sessionCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sessions"),
     purgeRegisters: db.prepare<[string]>("DELETE FROM registers WHERE session_id = ?"),

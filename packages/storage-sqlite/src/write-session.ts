@@ -5,7 +5,8 @@ import {
   type SessionState,
   type Stamp,
 } from "@meridian/core";
-import { changedRows } from "./register-rows.ts";
+import { changedRows, isSecretRow } from "./register-rows.ts";
+import type { RowProtection } from "./row-protection.ts";
 import type { Statements } from "./statements.ts";
 
 const dotKey = (s: Stamp) => `${s.hlc.node}\u0000${s.seq}`;
@@ -49,16 +50,20 @@ function syncYjsStamps(
  *
  * @remarks Must run inside the caller's transaction. `after` must be the merge of `before` with
  * new writes (as returned by `mergeSession(before, …)`), so unchanged registers keep identity.
+ * Secret payloads and the `user_id` column go through `protection`, so with a keyring no field
+ * value or userId reaches the database (or its WAL) in the clear.
  */
 export function writeSession(
   q: Statements,
+  protection: RowProtection,
   before: SessionState | undefined,
   after: SessionState,
   noteOrigin: (origin: string) => void,
 ): void {
   const id = after.id;
   for (const r of changedRows(before, after)) {
-    q.upsertRegister.run(id, r.key, r.kind, r.origin, r.seq, r.payload);
+    const payload = isSecretRow(r.kind, r.key) ? protection.seal(r.payload, id, r.key) : r.payload;
+    q.upsertRegister.run(id, r.key, r.kind, r.origin, r.seq, payload);
     noteOrigin(r.origin);
   }
   for (const [name, reg] of after.fields) {
@@ -68,7 +73,7 @@ export function writeSession(
     }
   }
   if (before === undefined || metaChanged(before, after)) {
-    const userId = after.userId?.value ?? null;
-    q.upsertSession.run(id, userId, effectiveExpiry(after), after.deleted === undefined ? 0 : 1);
+    const userTag = protection.userTag(after.userId?.value ?? null);
+    q.upsertSession.run(id, userTag, effectiveExpiry(after), after.deleted === undefined ? 0 : 1);
   }
 }
