@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * RATE));
       while (sent < due && sent - done < 512) {
         const node = nodes[sent % 3]!;
-        const id = `lag-${String(sent).padStart(10, "0")}`;
+        const id = `lag-session-${String(sent).padStart(10, "0")}`;
         sent += 1;
         fetch(`${node.url}/v1/sessions/${id}`, {
           method: "PUT",

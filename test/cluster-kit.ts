@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Clock } from "@meridian/core";
 import { type NodeConfig, nodeConfig, type RunningNode, startNode } from "@meridian/server";
 import { freePorts, TcpProxy, waitFor } from "@meridian/server/testing";
 
@@ -21,7 +22,7 @@ export class TestCluster {
   static async start(
     regions: string[],
     overrides: Partial<NodeConfig> = {},
-    options: { disk?: boolean } = {},
+    options: { disk?: boolean; clock?: Clock } = {},
   ): Promise<TestCluster> {
     const dir = mkdtempSync(join(tmpdir(), "meridian-test-"));
     const ports = await freePorts(regions.length);
@@ -48,7 +49,8 @@ export class TestCluster {
         { port: ports[i]!, logLevel: "silent", syncIntervalMs: 500, ...overrides },
       ),
     );
-    const nodes = await Promise.all(configs.map((c) => startNode(c)));
+    const deps = options.clock === undefined ? {} : { clock: options.clock };
+    const nodes = await Promise.all(configs.map((c) => startNode(c, deps)));
     const cluster = new TestCluster(nodes, regions, proxies, dir);
     await waitFor(
       () => nodes.every((n) => n.replicator.connectedPeers() === regions.length - 1),
@@ -130,4 +132,18 @@ export interface ApiBody {
   sessions?: ApiBody[];
   revoked?: number;
   error?: { code: string; message: string };
+}
+
+/** A clock that follows real time plus an offset tests move forward to make sessions expire. */
+export class SteppingClock implements Clock {
+  private offset = 0;
+
+  now(): number {
+    return Date.now() + this.offset;
+  }
+
+  /** Moves time forward by `ms`. */
+  advance(ms: number): void {
+    this.offset += ms;
+  }
 }

@@ -2,7 +2,7 @@ import type { Delta } from "./delta.ts";
 import { digestSessions } from "./digest.ts";
 import { stampDot } from "./dot.ts";
 import { type FieldRegister, registerStamps } from "./register.ts";
-import { mergeSession, type SessionState, sessionStamps } from "./session.ts";
+import { effectiveExpiry, mergeSession, type SessionState, sessionStamps } from "./session.ts";
 import type { ClockHighWater, MissingPage, Store } from "./store.ts";
 import { VersionVector } from "./version-vector.ts";
 
@@ -17,6 +17,7 @@ export class MemoryStore implements Store {
   private vv = new VersionVector();
   private clock: ClockHighWater | undefined;
   private readonly meta = new Map<string, string>();
+  private readonly purged = new Set<string>();
 
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
     for (const d of deltas) {
@@ -32,6 +33,7 @@ export class MemoryStore implements Store {
   }
 
   private join(s: SessionState): void {
+    if (this.purged.has(s.id)) return;
     const mine = this.sessions.get(s.id);
     this.sessions.set(s.id, mine === undefined ? s : mergeSession(mine, s));
   }
@@ -73,6 +75,30 @@ export class MemoryStore implements Store {
 
   purgeSession(id: string): void {
     this.sessions.delete(id);
+    this.purged.add(id);
+  }
+
+  wasPurged(id: string): boolean {
+    return this.purged.has(id);
+  }
+
+  expiredBefore(t: number, limit: number): string[] {
+    const due: [number, string][] = [];
+    for (const s of this.sessions.values()) {
+      if (s.deleted !== undefined) continue;
+      const at = effectiveExpiry(s);
+      if (at !== null && at < t) due.push([at, s.id]);
+    }
+    due.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1));
+    return due.slice(0, limit).map(([, id]) => id);
+  }
+
+  tombstones(limit: number, after?: string): string[] {
+    const ids: string[] = [];
+    for (const s of this.sessions.values()) {
+      if (s.deleted !== undefined && (after === undefined || s.id > after)) ids.push(s.id);
+    }
+    return ids.sort().slice(0, limit);
   }
 
   *allSessions(): IterableIterator<SessionState> {

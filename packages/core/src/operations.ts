@@ -18,6 +18,8 @@ export type SessionWrite =
       readonly data: ReadonlyMap<string, Uint8Array>;
       readonly ttlMs: number | null;
       readonly idleMs?: number | null;
+      /** Used only when the write creates the session. */
+      readonly maxLifetimeMs?: number | null;
       readonly userId?: string | null;
     }
   | {
@@ -29,6 +31,8 @@ export type SessionWrite =
       readonly ttlMs?: number | null;
       /** Used only when the patch creates the session. */
       readonly defaultTtlMs: number | null;
+      /** Sets (or with null clears) the user the session belongs to. */
+      readonly userId?: string | null;
     }
   | { readonly op: "touch"; readonly ttlMs?: number | null; readonly defaultTtlMs: number | null }
   | { readonly op: "access" }
@@ -88,7 +92,7 @@ export function planWrite(
       if (write.ttlMs !== null) out.expiresAt = at(now + write.ttlMs);
       if (write.idleMs !== undefined) out.idleMs = { value: write.idleMs, stamp };
       if (write.userId !== undefined) out.userId = { value: write.userId, stamp };
-      if (write.op === "create" && write.maxLifetimeMs != null && status === "absent") {
+      if (write.maxLifetimeMs != null && status === "absent") {
         out.deadline = at(now + write.maxLifetimeMs);
       }
       out.lastAccess = at(now);
@@ -109,6 +113,7 @@ export function planWrite(
             ? write.defaultTtlMs
             : undefined;
       if (ttl != null) out.expiresAt = at(now + ttl);
+      if (write.userId !== undefined) out.userId = { value: write.userId, stamp };
       if (status === "absent" || idleActive) out.lastAccess = at(now);
       return out;
     }

@@ -1,6 +1,7 @@
 import * as Y from "yjs";
 import { compareStamp, type Stamp, sameDot, stampDot } from "./dot.ts";
 import { compareHlc, type Hlc } from "./hlc.ts";
+import { registerMergeOverride } from "./merge-override.ts";
 
 /**
  * A last-writer-wins field: a msgpack-encoded value, or `null` when the field was unset.
@@ -65,6 +66,7 @@ export function yjsEpochAfter(current: FieldRegister | undefined): Hlc {
  * writes, never on the order or grouping in which they arrive.
  */
 export function mergeRegister(a: FieldRegister, b: FieldRegister): FieldRegister {
+  if (registerMergeOverride !== undefined) return registerMergeOverride(a, b);
   const order = compareHlc(registerOrder(a), registerOrder(b));
   if (a.kind === "yjs" && b.kind === "yjs" && order === 0) return mergeYjs(a, b);
   if (order !== 0) return order > 0 ? a : b;

@@ -46,8 +46,21 @@ export interface Store {
    * Sessions after `after` only.
    */
   extractMissing(peer: VersionVector, options?: { limit?: number; after?: string }): MissingPage;
-  /** Removes a session's whole state (garbage collection; the caller decides it is safe). */
+  /**
+   * Removes a session's whole state (garbage collection; the caller decides it is safe) and
+   * remembers its id: later deltas and states for a purged id are ignored (their dots are still
+   * recorded), so nothing that arrives late can bring the session back.
+   */
   purgeSession(id: string): void;
+  /** Whether `id` was purged; a purged id reads as deleted and takes no write. */
+  wasPurged(id: string): boolean;
+  /**
+   * Ids of sessions not deleted whose effective expiry (`effectiveExpiry`) is before `t`, at
+   * most `limit`, soonest first: the input of expiry sweeps.
+   */
+  expiredBefore(t: number, limit: number): string[];
+  /** Ids of deleted sessions (tombstones) after `after` in id order, at most `limit`. */
+  tombstones(limit: number, after?: string): string[];
   /** Every stored session, in id order. */
   allSessions(): IterableIterator<SessionState>;
   /** Number of stored sessions (tombstones included). */

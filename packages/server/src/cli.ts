@@ -1,10 +1,11 @@
 #!/usr/bin/env -S node --import tsx
 import { runDemo } from "./cli/demo.ts";
 import { parseNodeArgs, UsageError, usage } from "./cli/options.ts";
+import { runReencrypt } from "./cli/reencrypt.ts";
 import { printStatus } from "./cli/status.ts";
 import { startNode } from "./node.ts";
 
-/** Entry point of `meridian`: node, demo, status. */
+/** Entry point of `meridian`: node, demo, status, reencrypt. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -29,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "status":
       return printStatus(rest);
+    case "reencrypt":
+      return runReencrypt(rest, process.env);
     case undefined:
     case "help":
     case "--help":

@@ -33,3 +33,15 @@ export class NotReadyError extends MeridianError {
     super("MERIDIAN_ERR_NOT_READY", "node is not ready");
   }
 }
+
+/**
+ * A request to a protected route without a bearer token the node accepts (missing, malformed or
+ * wrong: the answer never says which).
+ *
+ * @remarks Code `MERIDIAN_ERR_AUTH`, answered 401 with `www-authenticate: Bearer`.
+ */
+export class UnauthorizedError extends MeridianError {
+  constructor() {
+    super("MERIDIAN_ERR_AUTH", "a valid bearer token is required");
+  }
+}

@@ -1,6 +1,7 @@
 /**
  * @meridian/server: the regional node (HTTP API, peer replication, consistency levels) and its CLI.
  */
+export { NODE_FLAGS, parseNodeArgs } from "./cli/options.ts";
 export { type NodeConfig, DEFAULTS, nodeConfig } from "./config.ts";
 export * from "./errors.ts";
 export { type NodeDeps, type RunningNode, startNode } from "./node.ts";

@@ -4,9 +4,19 @@ import pino from "pino";
 /** The structured logger of a node (pino). */
 export type Logger = pino.Logger;
 
-/** A pino logger tagged with the node's region. */
-export function createLogger(level: string, region: string): Logger {
-  return pino({ level, base: { region } });
+/**
+ * A pino logger tagged with the node's region, writing to `destination` (default stdout).
+ *
+ * @remarks `destination` lets a test capture what a node logs and check it holds no session id
+ * or value.
+ */
+export function createLogger(
+  level: string,
+  region: string,
+  destination?: pino.DestinationStream,
+): Logger {
+  const options = { level, base: { region } };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 const logKey = randomBytes(32);

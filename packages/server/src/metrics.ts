@@ -1,7 +1,9 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Replica } from "./replica.ts";
+import type { Janitor } from "./janitor.ts";
 import type { Replicator } from "./replicator.ts";
+import { OperationCounters } from "./operation-counters.ts";
 
 const SECONDS_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -32,8 +34,14 @@ const SECONDS_BUCKETS = [
  * | `meridian_peer_messages_received_total` | counter | type |
  * | `meridian_event_loop_lag_seconds` | gauge | stat (mean, p50, p99, max) |
  * | `meridian_process_resident_memory_bytes` | gauge | |
+ * | `meridian_peer_bytes_total` | counter | direction (in, out) |
+ * | `meridian_deltas_sent_total` | counter | peer |
+ * | `meridian_lww_lost_writes_total` | counter | |
+ * | `meridian_sessions_expired_total` | counter | |
+ * | `meridian_tombstones_collected_total` | counter | |
  *
- * Every series also carries the node's `region`.
+ * Every series also carries the node's `region`. Peer bytes, deltas sent and LWW losses are fed
+ * through the hooks of {@link OperationCounters} (`metrics.ops`): see there for who calls what.
  */
 export class NodeMetrics {
   /** The node's own registry. */
@@ -42,10 +50,13 @@ export class NodeMetrics {
   private readonly requestSeconds: Histogram<"op">;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private readonly unsubscribe: (() => void)[] = [];
+  /** Hooks for the counters that other parts of the node feed (peer bytes, LWW losses). */
+  readonly ops: OperationCounters;
 
   constructor(
     readonly replica: Replica,
     readonly replicator: Replicator,
+    janitor?: Janitor,
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ region: replica.region });
@@ -149,6 +160,8 @@ export class NodeMetrics {
       },
     });
 
+    this.ops = new OperationCounters(registers);
+
     this.unsubscribe.push(
       replicator.on("applied", (peer, count, lagMs) => {
         deltas.inc({ peer }, count);
@@ -163,6 +176,22 @@ export class NodeMetrics {
       replicator.on("overflow", (peer) => overflows.inc({ peer })),
       replicator.on("message-in", (type) => messages.inc({ type })),
     );
+    const expiries = new Counter({
+      name: "meridian_sessions_expired_total",
+      help: "Sessions found expired past the grace period and tombstoned by this node's sweep",
+      registers,
+    });
+    const collections = new Counter({
+      name: "meridian_tombstones_collected_total",
+      help: "Tombstones purged once every region held the delete",
+      registers,
+    });
+    if (janitor !== undefined) {
+      this.unsubscribe.push(
+        janitor.on("expired", (n) => expiries.inc(n)),
+        janitor.on("collected", (n) => collections.inc(n)),
+      );
+    }
   }
 
   /**

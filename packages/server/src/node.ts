@@ -1,14 +1,17 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@meridian/core";
-import { openSqliteStore } from "@meridian/storage-sqlite";
-import type { NodeConfig } from "./config.ts";
+import { openSqliteStore, readKeyringFile } from "@meridian/storage-sqlite";
+import type { DestinationStream } from "pino";
+import { clusterSecrets, DATABASE_FILE, type NodeConfig } from "./config.ts";
 import { createHttpHandler } from "./http/handler.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { loggableError } from "./peer/loggable-error.ts";
 import { NodeMetrics } from "./metrics.ts";
+import { createNodeServer, readTlsMaterial } from "./node-server.ts";
 import { attachPeerTransport, type PeerTransport } from "./peer/transport.ts";
+import { Janitor } from "./janitor.ts";
 import { Replica } from "./replica.ts";
 import { Replicator } from "./replicator.ts";
 import { cryptoRng, eventLoopScheduler, systemClock } from "./scheduler.ts";
@@ -19,17 +22,21 @@ export interface NodeDeps {
   readonly clock?: Clock;
   readonly rng?: Rng;
   readonly scheduler?: Scheduler;
+  /** Where log lines go instead of stdout (tests that read what a node logs). */
+  readonly logDestination?: DestinationStream;
 }
 
 /** A running regional node. */
 export interface RunningNode {
   readonly config: NodeConfig;
-  /** Base URL the node listens on, e.g. `http://127.0.0.1:7001`. */
+  /** Base URL the node listens on, e.g. `http://127.0.0.1:7001` (`https://` with TLS). */
   readonly url: string;
   readonly port: number;
   readonly nodeId: string;
   readonly replica: Replica;
   readonly replicator: Replicator;
+  /** Expiry sweeps and tombstone collection. */
+  readonly janitor: Janitor;
   /** Peer WebSockets; its events tell links going up and down and refused handshakes. */
   readonly transport: PeerTransport;
   readonly service: SessionService;
@@ -43,13 +50,15 @@ export interface RunningNode {
  * Starts a node: opens the store, listens for HTTP and peer WebSockets on one port, dials peers.
  *
  * @remarks `/readyz` answers 200 only between "listening with the database open" and the start of
- * `close()`; while draining it answers 503 and new requests get 503 too.
+ * `close()`; while draining it answers 503 and new requests get 503 too. With a certificate the
+ * port serves HTTPS and wss only; TLS files and the keyring are read before anything listens.
  */
 export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promise<RunningNode> {
   const clock = deps.clock ?? systemClock;
   const rng = deps.rng ?? cryptoRng;
   const scheduler = deps.scheduler ?? eventLoopScheduler;
-  const logger = createLogger(config.logLevel, config.region);
+  const logger = createLogger(config.logLevel, config.region, deps.logDestination);
+  const tls = readTlsMaterial(config);
   const store = openStore(config);
   const replica = new Replica({
     store,
@@ -69,9 +78,16 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
     quorumTimeoutMs: config.quorumTimeoutMs,
     clusterSize: config.peers.length + 1,
   });
-  const metrics = new NodeMetrics(replica, replicator);
+  const janitor = new Janitor(replica, replicator, scheduler, {
+    intervalMs: config.janitorIntervalMs,
+    expiryGraceMs: config.expiryGraceMs,
+    tombstoneMinAgeMs: config.tombstoneMinAgeMs,
+    clusterSize: config.peers.length + 1,
+  });
+  janitor.on("fault", (err) => logger.error({ err: loggableError(err) }, "janitor pass failed"));
+  const metrics = new NodeMetrics(replica, replicator, janitor);
   let ready = false;
-  const server: Server = createServer(
+  const server: Server = createNodeServer(
     createHttpHandler({
       service,
       replicator,
@@ -81,17 +97,21 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
       logger,
       isReady: () => ready,
     }),
+    tls,
   );
   const transport: PeerTransport = attachPeerTransport({
     server,
     replicator,
     replica,
     secret: config.secret,
+    secrets: clusterSecrets(config.secret),
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
     peers: config.peers,
     logger,
     rng,
     scheduler,
   });
+  metrics.ops.watchTraffic(transport);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => {
@@ -102,6 +122,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   transport.start();
+  janitor.start();
   ready = true;
   logger.info({ nodeId: replica.nodeId, port, peers: config.peers.length }, "node ready");
 
@@ -111,6 +132,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
       ready = false;
       logger.info("draining");
       await transport.close();
+      janitor.stop();
       replicator.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -125,11 +147,12 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
 
   return {
     config,
-    url: `http://${config.host}:${port}`,
+    url: `${tls.server === undefined ? "http" : "https"}://${config.host}:${port}`,
     port,
     nodeId: replica.nodeId,
     replica,
     replicator,
+    janitor,
     transport,
     service,
     metrics,
@@ -141,5 +164,9 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
 function openStore(config: NodeConfig): Store {
   if (config.dataDir === ":memory:") return new MemoryStore();
   mkdirSync(config.dataDir, { recursive: true });
-  return openSqliteStore(join(config.dataDir, "meridian.db"), { synchronous: config.synchronous });
+  const keyring = config.keyringFile ? readKeyringFile(config.keyringFile) : undefined;
+  return openSqliteStore(join(config.dataDir, DATABASE_FILE), {
+    synchronous: config.synchronous,
+    keyring,
+  });
 }

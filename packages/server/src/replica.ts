@@ -13,6 +13,7 @@ import {
   type Stamp,
   type Store,
   planWrite,
+  SessionDeletedError,
   sessionStamps,
   sessionStatus,
 } from "@meridian/core";
@@ -62,6 +63,8 @@ export class Replica {
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
   private seq: number;
+  /** Latest physical time this incarnation has read, so its reading of time never goes back. */
+  private latest = 0;
   private batch: PendingBatch | undefined;
 
   constructor(options: ReplicaOptions) {
@@ -84,9 +87,12 @@ export class Replica {
     this.seq = this.store.versionVector().max(nodeId);
   }
 
-  /** Physical time in ms, as this node's clock tells it. */
+  /** Physical time in ms, as this node's clock tells it, but never going back within one incarnation. */
   now(): number {
-    return this.clock.now();
+    // Never behind a time this incarnation already acted on: after the physical clock steps
+    // back, an expired session must not read as live again (found by the simulator).
+    this.latest = Math.max(this.latest, this.clock.now());
+    return this.latest;
   }
 
   /** The stored state of a session. */
@@ -117,10 +123,11 @@ export class Replica {
     let fragment: SessionState;
     let stamp: Stamp;
     try {
+      if (this.store.wasPurged(id)) throw new SessionDeletedError(id);
       current = batch.overlay.get(id) ?? this.store.getSession(id);
       const hlc = this.hlc.now();
       stamp = { hlc, seq: this.seq + 1 };
-      fragment = planWrite(current, write, stamp, hlc.wall, id);
+      fragment = planWrite(current, write, stamp, Math.max(hlc.wall, this.now()), id);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -202,7 +209,7 @@ export class Replica {
 
   /** Whether the session reads as live, absent, expired or deleted now. */
   status(state: SessionState | undefined): ReturnType<typeof sessionStatus> {
-    return sessionStatus(state, this.clock.now());
+    return sessionStatus(state, this.now());
   }
 }
 

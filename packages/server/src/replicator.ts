@@ -111,6 +111,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     resolve: (ok: boolean) => void;
     timer: Timer;
   }>();
+  /** The latest version vector each other region sent us, by region (latest incarnation). */
+  private readonly knownVectors = new Map<string, { nodeId: string; vv: VersionVector }>();
   private nextRound = 1;
   private nextReq = 1;
   private syncTimer: Timer | undefined;
@@ -173,11 +175,13 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     if (peer === undefined || peer.link !== link) return;
     peer.link = undefined;
     peer.queue = [];
+    const hadRound = peer.syncing !== undefined;
     if (peer.syncing !== undefined) this.incoming.delete(roundKey(link.peerId, peer.syncing));
     peer.syncing = undefined;
     peer.flushTimer?.cancel();
     peer.flushTimer = undefined;
     this.emit("peer-down", link.peerId);
+    if (hadRound) this.nextWaitingSync(link.peerId, false);
   }
 
   /** Known peers and their state. */
@@ -192,6 +196,14 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       lagP99Ms: p.lags.quantile(0.99),
       caughtUpTo: vv.base(nodeId),
     }));
+  }
+
+  /**
+   * The latest version vector each other region reported (in its anti-entropy requests), by
+   * region. A vector is a lower bound of what that region holds.
+   */
+  peerVectors(): ReadonlyMap<string, { nodeId: string; vv: VersionVector }> {
+    return this.knownVectors;
   }
 
   /** Number of peers with a live outbound link. */
@@ -288,6 +300,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
         this.onAck(link.peerId, message.dots);
         return;
       case "sync-request":
+        this.knownVectors.set(link.region, { nodeId: link.peerId, vv: message.vv });
         this.serveSync(link, message.round, message.vv);
         return;
       case "sync-chunk":
@@ -349,7 +362,10 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     if (link === undefined) return;
     while (peer.queue.length > 0) {
       const batch = takeBatch(peer.queue, this.batchSize, MAX_MESSAGE_BYTES);
-      const ok = link.send({ type: "deltas", deltas: batch, sent: this.replica.hlc.now() });
+      // `sent` is the physical clock, read without issuing a timestamp: an issued one would
+      // leave the node without being persisted, and a restart could issue it again.
+      const sent = { wall: this.replica.now(), logical: 0, node: this.replica.nodeId };
+      const ok = link.send({ type: "deltas", deltas: batch, sent });
       if (!ok) {
         // The link's buffer is over its bound: drop the backlog, let anti-entropy catch up.
         peer.queue = [];
@@ -428,6 +444,15 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       return;
     }
     if (peer.syncing !== undefined) this.incoming.delete(roundKey(peerId, peer.syncing));
+    // One round at a time across peers: after a round with one peer the next asks only for what
+    // is still missing, instead of every peer sending the same backlog at once.
+    for (const [otherId, other] of this.peers) {
+      if (otherId === peerId || other.syncing === undefined) continue;
+      if (now - other.syncStartedAt < this.syncIntervalMs * 3) {
+        peer.needsSync = true;
+        return;
+      }
+    }
     peer.syncStartedAt = now;
     const round = this.nextRound++;
     peer.syncing = round;
@@ -507,7 +532,18 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       this.resolveDotWaiters();
     }
     this.emit("sync-done", link.peerId, r.sessions, complete);
-    if (peer?.needsSync) this.requestSync(link.peerId);
+    this.nextWaitingSync(link.peerId, peer?.needsSync === true);
+  }
+
+  /** Starts the round a peer is waiting for, other peers first so nobody starves. */
+  private nextWaitingSync(justDone: string, again: boolean): void {
+    for (const [id, p] of this.peers) {
+      if (id !== justDone && p.needsSync && p.link !== undefined) {
+        this.requestSync(id);
+        return;
+      }
+    }
+    if (again) this.requestSync(justDone);
   }
 
   private resolveDotWaiters(): void {

@@ -9,6 +9,8 @@ import {
   SessionNotFoundError,
   sessionBytes,
   effectiveExpiry,
+  type Stamp,
+  stampDot,
   ValidationError,
 } from "@meridian/core";
 import { LimitError, QuorumUnavailableError, VersionUnavailableError } from "./errors.ts";
@@ -137,8 +139,25 @@ export class SessionService {
   /** Deletes (remove-wins). Deleting an unknown or already deleted id is not an error. */
   async delete(id: string, c: Consistency): Promise<void> {
     assertId(id);
-    if (this.replica.get(id)?.deleted !== undefined) return;
-    await this.commit(id, { op: "delete" }, c);
+    const deleted = this.replica.get(id)?.deleted;
+    if (deleted === undefined) {
+      await this.commit(id, { op: "delete" }, c);
+      return;
+    }
+    const acks = await this.spreadTombstone(id, deleted, this.peersNeeded(c));
+    if (acks < this.peersNeeded(c)) throw new QuorumUnavailableError(this.peersNeeded(c) + 1, acks + 1);
+  }
+
+  /**
+   * Pushes a tombstone this node already holds again and waits until `needed` peers hold it: a
+   * repeated quorum delete must not answer before a quorum has the delete, whoever made it.
+   */
+  private async spreadTombstone(id: string, deleted: Stamp, needed: number): Promise<number> {
+    if (needed <= 0) return 0;
+    const delta: Delta = { dot: stampDot(deleted), session: { id, fields: new Map(), deleted } };
+    const acked = this.replicator.waitForAcks(delta.dot, needed, this.quorumTimeoutMs);
+    this.replicator.push(delta);
+    return acked;
   }
 
   /** Reads a session. @throws SessionNotFoundError (absent or expired), SessionDeletedError */
@@ -149,7 +168,7 @@ export class SessionService {
     if (options.after !== undefined) state = await this.readAfter(id, options.after);
     if (c !== "local") state = await this.quorumRead(id, state, this.peersNeeded(c));
     const status = this.replica.status(state);
-    if (status === "deleted") throw new SessionDeletedError(id);
+    if (status === "deleted" || this.replica.store.wasPurged(id)) throw new SessionDeletedError(id);
     if (status !== "live" || state === undefined) throw new SessionNotFoundError(id);
     if (state.idleMs?.value != null) {
       const { delta, state: after } = await this.replica.write(id, { op: "access" });
@@ -171,17 +190,26 @@ export class SessionService {
 
   /** Deletes every session of a user known here ("log out everywhere"); returns how many. */
   async revokeUser(userId: string, c: Consistency): Promise<number> {
-    const ids = this.replica.store
-      .sessionsOfUser(userId)
-      .filter((id) => this.replica.get(id)?.deleted === undefined);
+    const all = this.replica.store.sessionsOfUser(userId);
+    const ids = all.filter((id) => this.replica.get(id)?.deleted === undefined);
     const written = await Promise.all(ids.map((id) => this.replica.write(id, { op: "delete" })));
     const dots: Delta[] = written.map((w) => w.delta);
-    for (const d of dots) this.replicator.push(d);
     const needed = this.peersNeeded(c);
+    const acked =
+      needed > 0
+        ? dots.map((d) => this.replicator.waitForAcks(d.dot, needed, this.quorumTimeoutMs))
+        : [];
+    for (const d of dots) this.replicator.push(d);
     if (needed > 0) {
-      const acks = await Promise.all(
-        dots.map((d) => this.replicator.waitForAcks(d.dot, needed, this.quorumTimeoutMs)),
-      );
+      // Sessions already deleted here count too: a quorum revoke answers once a quorum holds
+      // every one of the user's tombstones, not only the ones this call wrote.
+      for (const id of all) {
+        const deleted = this.replica.get(id)?.deleted;
+        if (!ids.includes(id) && deleted !== undefined) {
+          acked.push(this.spreadTombstone(id, deleted, needed));
+        }
+      }
+      const acks = await Promise.all(acked);
       const worst = Math.min(...acks, needed);
       if (worst < needed) throw new QuorumUnavailableError(needed + 1, worst + 1);
     }

@@ -201,7 +201,9 @@ describe("HTTP API v1: happy paths", () => {
   it("describes the cluster, liveness and readiness", async () => {
     const c = await call("GET", `${url}/v1/cluster`);
     expect(c.status).toBe(200);
-    expect(c.body).toEqual({ nodeId: node.nodeId, region: "eu", peers: [] });
+    expect(c.body).toMatchObject({ nodeId: node.nodeId, region: "eu", peers: [] });
+    expect(c.body?.sessions).toBe(node.replica.store.sessionCount());
+    expect(c.body?.seq).toBe(node.replica.store.versionVector().base(node.nodeId));
     const h = await call("GET", `${url}/healthz`);
     expect(h.status).toBe(200);
     expect(h.body).toEqual({ status: "ok" });

@@ -7,11 +7,18 @@ import {
   SessionNotFoundError,
   ValidationError,
 } from "@meridian/core";
+import {
+  DecryptError,
+  KeyringError,
+  PlaintextValueError,
+  UnknownKeyError,
+} from "@meridian/storage-sqlite";
 import { describe, expect, it } from "vitest";
 import {
   LimitError,
   NotReadyError,
   QuorumUnavailableError,
+  UnauthorizedError,
   VersionUnavailableError,
 } from "../src/errors.ts";
 import {
@@ -45,9 +52,16 @@ describe("error map", () => {
       [new QuorumUnavailableError(2, 1), 503],
       [new VersionUnavailableError("1.a"), 503],
       [new NotReadyError(), 503],
+      [new UnauthorizedError(), 401],
+      [new KeyringError("x"), 500],
+      [new UnknownKeyError("k1"), 500],
+      [new DecryptError("k1"), 500],
+      [new PlaintextValueError(), 500],
     ];
-    for (const [error, status] of cases)
+    for (const [error, status] of cases) {
       expect([error.code, httpStatusOf(error)]).toEqual([error.code, status]);
+      expect(Object.hasOwn(HTTP_STATUS_BY_CODE, error.code)).toBe(true);
+    }
   });
 
   it("answers 500 and closes with 1011 for anything unexpected", () => {

@@ -1,6 +1,14 @@
-import { type Delta, type PeerLink, packValue, type Stamp } from "@meridian/core";
+import {
+  type Delta,
+  type PeerLink,
+  packValue,
+  type SessionState,
+  type Stamp,
+} from "@meridian/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../src/index.ts";
+import { lostFieldWrites } from "../src/operation-counters.ts";
+import { freePorts, waitFor } from "../src/testing/index.ts";
 import { call, sid, startTestNode } from "./http-kit.ts";
 
 let node: RunningNode;
@@ -43,6 +51,11 @@ const NAMES = [
   "meridian_peer_messages_received_total",
   "meridian_event_loop_lag_seconds",
   "meridian_process_resident_memory_bytes",
+  "meridian_peer_bytes_total",
+  "meridian_deltas_sent_total",
+  "meridian_lww_lost_writes_total",
+  "meridian_sessions_expired_total",
+  "meridian_tombstones_collected_total",
 ];
 
 describe("/metrics", () => {
@@ -156,5 +169,75 @@ describe("replication metrics", () => {
     } finally {
       await n.close();
     }
+  });
+});
+
+describe("operation counters", () => {
+  it("count through their hooks", async () => {
+    const n = await startTestNode({ region: "ap" });
+    try {
+      n.metrics.ops.deltasSent("us-peer", 3);
+      n.metrics.ops.lwwLost(2);
+      n.metrics.ops.lwwLost(0);
+      const text = await n.metrics.render();
+      expect(series(text, "meridian_deltas_sent_total", { peer: "us-peer" })).toBe(3);
+      expect(series(text, "meridian_lww_lost_writes_total")).toBe(2);
+    } finally {
+      await n.close();
+    }
+  });
+
+  it("count bytes on peer sockets in both directions", async () => {
+    const [pa, pb] = await freePorts(2);
+    const secret = "metrics-secret";
+    const a = await startTestNode({
+      region: "eu",
+      port: pa!,
+      secret,
+      peers: [`http://127.0.0.1:${pb}`],
+    });
+    const b = await startTestNode({
+      region: "us",
+      port: pb!,
+      secret,
+      peers: [`http://127.0.0.1:${pa}`],
+    });
+    try {
+      await waitFor(
+        () => a.replicator.connectedPeers() === 1 && b.replicator.connectedPeers() === 1,
+        "peers to connect",
+      );
+      const text = await a.metrics.render();
+      const bytesIn = series(text, "meridian_peer_bytes_total", { direction: "in" }) ?? 0;
+      const bytesOut = series(text, "meridian_peer_bytes_total", { direction: "out" }) ?? 0;
+      expect(bytesIn).toBeGreaterThan(0);
+      expect(bytesOut).toBeGreaterThan(0);
+      expect(a.transport.traffic().bytesIn).toBeGreaterThanOrEqual(bytesIn);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
+describe("lostFieldWrites", () => {
+  const at = (wall: number, node: string): Stamp => ({ hlc: { wall, logical: 0, node }, seq: 1 });
+  const state = (fields: [string, Stamp][]): SessionState => ({
+    id: sid("lww"),
+    fields: new Map(fields.map(([k, stamp]) => [k, { kind: "value", stamp, value: packValue(k) }])),
+  });
+
+  it("counts incoming fields older than the stored ones, and nothing for a new session", () => {
+    const stored = state([
+      ["a", at(10, "eu")],
+      ["b", at(10, "eu")],
+    ]);
+    const incoming = state([
+      ["a", at(5, "us")],
+      ["b", at(20, "us")],
+      ["c", at(1, "us")],
+    ]);
+    expect(lostFieldWrites(stored, incoming)).toBe(1);
+    expect(lostFieldWrites(undefined, incoming)).toBe(0);
+    expect(lostFieldWrites(stored, stored)).toBe(0);
   });
 });

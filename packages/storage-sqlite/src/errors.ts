@@ -45,7 +45,10 @@ export class KeyringError extends MeridianError {
  */
 export class UnknownKeyError extends MeridianError {
   constructor(readonly keyId: string) {
-    super("MERIDIAN_ERR_STORAGE_UNKNOWN_KEY", `a stored value is sealed under unknown key "${keyId}"`);
+    super(
+      "MERIDIAN_ERR_STORAGE_UNKNOWN_KEY",
+      `a stored value is sealed under unknown key "${keyId}"`,
+    );
   }
 }
 

@@ -1,3 +1,5 @@
+import type Database from "better-sqlite3";
+import { KeyringError } from "./errors.ts";
 import { isSecretRow, META_KEYS, sessionFromRows } from "./register-rows.ts";
 import { isSealed, type RowProtection, sealedKeyId } from "./row-protection.ts";
 import type { Statements } from "./statements.ts";
@@ -19,10 +21,10 @@ export interface ReencryptPage {
  * current key, and rewrites their `user_id` tags under it.
  *
  * @remarks Must run inside one transaction of the caller, so a page is rewritten all or nothing
- * and no write of the node slips in between reading a payload and sealing it again. Payloads are
- * opened first (with their own key) and only then sealed again, so a payload that does not open
- * stops the run with its typed error instead of being overwritten. Plain payloads are sealed
- * only with `adoptPlaintext` (turning encryption on for an existing database).
+ * and no write of the node slips in between reading a payload and sealing it again. A payload
+ * that does not open (unknown key, wrong key, altered) throws its typed error and so rolls the
+ * page back: nothing is ever sealed from bytes that did not authenticate. Plain payloads are
+ * sealed only with `adoptPlaintext` (turning encryption on for an existing database).
  */
 export function reencryptPage(
   q: Statements,
@@ -36,7 +38,6 @@ export function reencryptPage(
   let userTags = 0;
   for (const { id, user_id } of page) {
     const rows = q.registersOf.all(id);
-    // Opening the whole session checks every payload before any is rewritten.
     const session = sessionFromRows(id, rows, protection, adoptPlaintext);
     for (const r of rows) {
       if (!isSecretRow(r.kind, r.key) || protection.isCurrent(r.payload)) continue;
@@ -68,4 +69,53 @@ export function sealedKeyUsage(q: Statements): Map<string | null, number> {
     out.set(id, (out.get(id) ?? 0) + 1);
   }
   return out;
+}
+
+/** Options of a reencrypt run. */
+export interface ReencryptOptions {
+  /** Sessions per transaction (default 256): the bound on how long one step holds the lock. */
+  readonly batchSize?: number;
+  /**
+   * Also seal secret payloads found in the clear (a database from before encryption was turned
+   * on), then rebuild the file (VACUUM). Off by default: in an encrypted store a plain payload
+   * is refused, not trusted.
+   */
+  readonly adoptPlaintext?: boolean;
+}
+
+/** What a reencrypt run did, summed over its pages. */
+export type ReencryptReport = Omit<ReencryptPage, "next">;
+
+/**
+ * Runs {@link reencryptPage} over every session, one immediate transaction per page.
+ *
+ * @remarks Safe while a node writes to the same file from another process: each page reads and
+ * rewrites its sessions inside one transaction, and the node waits on the lock (busy timeout).
+ * A value that does not open stops the run with its typed error, its page rolled back, earlier
+ * pages kept (running again resumes the work). With `adoptPlaintext` the file is rebuilt
+ * afterwards (VACUUM): plain values written before encryption was on may linger in free pages,
+ * which rewriting their rows does not clear. @throws KeyringError without a keyring.
+ */
+export function reencryptAll(
+  db: Database.Database,
+  q: Statements,
+  protection: RowProtection,
+  options: ReencryptOptions,
+): ReencryptReport {
+  if (!protection.encrypted) throw new KeyringError("reencrypt needs a keyring");
+  const batch = options.batchSize ?? 256;
+  if (!(batch >= 1)) throw new RangeError(`reencrypt: batchSize must be at least 1, got ${batch}`);
+  const adopt = options.adoptPlaintext === true;
+  const step = db.transaction((after: string) => reencryptPage(q, protection, after, batch, adopt));
+  const total = { sessions: 0, payloads: 0, userTags: 0 };
+  let after: string | null = "";
+  while (after !== null) {
+    const page: ReencryptPage = step.immediate(after);
+    total.sessions += page.sessions;
+    total.payloads += page.payloads;
+    total.userTags += page.userTags;
+    after = page.next;
+  }
+  if (adopt) db.exec("VACUUM");
+  return total;
 }

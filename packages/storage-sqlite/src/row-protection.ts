@@ -17,10 +17,8 @@ export function isSealed(stored: Uint8Array): boolean {
  * @remarks Header: magic, format version, key id length, key id (ASCII); see `sealed-rows.ts`.
  */
 export function sealedKeyId(stored: Uint8Array): string {
-  const n = stored[2] ?? 0;
-  return Buffer.from(stored.buffer, stored.byteOffset + 3, Math.min(n, stored.length - 3)).toString(
-    "latin1",
-  );
+  const n = Math.max(0, Math.min(stored[2] ?? 0, stored.length - 3));
+  return Buffer.from(stored.buffer, stored.byteOffset + 3, n).toString("latin1");
 }
 
 /**

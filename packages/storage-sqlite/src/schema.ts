@@ -20,6 +20,8 @@
  * - `version_vector`: per origin, the contiguous base and the ranges above it (JSON pairs).
  * - `clock`: the hybrid clock's high-water mark, a single row.
  * - `meta`: small settings (node identity, for instance).
+ * - `purged`: ids of sessions garbage-collected after a delete; nothing that arrives for them
+ *   later is stored again, and writes to them are refused.
  */
 export const SCHEMA_V1 = `
 CREATE TABLE sessions (
@@ -30,6 +32,11 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE INDEX sessions_by_user ON sessions (user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX sessions_by_expiry ON sessions (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX sessions_deleted ON sessions (id) WHERE deleted = 1;
+
+CREATE TABLE purged (
+  id TEXT NOT NULL PRIMARY KEY
+) WITHOUT ROWID;
 
 CREATE TABLE registers (
   session_id TEXT NOT NULL,

@@ -1,12 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
 import { DecryptError, PlaintextValueError, UnknownKeyError } from "./errors.ts";
 import { checkKeyring, type Keyring } from "./keyring.ts";
-import {
-  isSealed,
-  type RowProtection,
-  SEALED_MAGIC,
-  sealedKeyId,
-} from "./row-protection.ts";
+import { isSealed, type RowProtection, SEALED_MAGIC, sealedKeyId } from "./row-protection.ts";
 
 const FORMAT = 1;
 const NONCE_BYTES = 12;

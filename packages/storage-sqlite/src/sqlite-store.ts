@@ -11,8 +11,17 @@ import {
 } from "@meridian/core";
 import Database from "better-sqlite3";
 import { extractCandidates } from "./extract-candidates.ts";
+import type { Keyring } from "./keyring.ts";
 import { migrate } from "./migrations.ts";
+import {
+  type ReencryptOptions,
+  type ReencryptReport,
+  reencryptAll,
+  sealedKeyUsage,
+} from "./reencrypt.ts";
 import { sessionsFromJoinedRows } from "./register-rows.ts";
+import { PLAIN_ROWS, type RowProtection } from "./row-protection.ts";
+import { SealedRows } from "./sealed-rows.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
 import { writeSession } from "./write-session.ts";
@@ -30,6 +39,12 @@ export interface SqliteStoreOptions {
    * reads sessions in id order instead (default 10,000). Tuning only; results are the same.
    */
   readonly indexedExtractLimit?: number;
+  /**
+   * Encrypts field values, Yjs documents and userIds at rest (AES-256-GCM) under the keyring's
+   * current key, and indexes users by an HMAC instead of the raw userId. Values sealed under any
+   * key of the keyring read; see {@link SqliteStore.reencrypt} for rotation.
+   */
+  readonly keyring?: Keyring;
 }
 
 /** Sessions read per query when walking the store in id order. */
@@ -59,6 +74,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly q: Statements;
   private readonly indexedExtractLimit: number;
+  private readonly protection: RowProtection;
   private vv: VersionVector;
   private readonly origins: Set<string>;
   private readonly applyTx: (deltas: readonly Delta[], clock?: ClockHighWater) => VersionVector;
@@ -69,6 +85,7 @@ export class SqliteStore implements Store {
     this.path = path;
     this.q = prepareStatements(db);
     this.indexedExtractLimit = options.indexedExtractLimit ?? 10_000;
+    this.protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
     this.vv = loadVersionVector(this.q);
     this.origins = new Set(this.q.origins.all().map((r) => r.origin));
     const apply = db.transaction((deltas: readonly Delta[], clock?: ClockHighWater) => {
@@ -98,7 +115,10 @@ export class SqliteStore implements Store {
    * Opens (creating if needed) the store in the database file at `path`, migrating its schema.
    *
    * @remarks Sets WAL journal mode and `synchronous` (FULL unless told otherwise) before anything
-   * is written. @throws StorageVersionError when the file was written by a newer schema.
+   * is written. With a keyring, also `secure_delete`, so bytes a rewrite replaces (an old
+   * ciphertext, a plain value being adopted) are zeroed instead of left in free space.
+   * @throws StorageVersionError when the file was written by a newer schema; KeyringError when
+   * the keyring is unusable.
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     const db = new Database(path);
@@ -106,6 +126,7 @@ export class SqliteStore implements Store {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "FULL"]}`);
       db.pragma("busy_timeout = 5000");
+      if (options.keyring !== undefined) db.pragma("secure_delete = ON");
       migrate(db);
       return new SqliteStore(db, path, options);
     } catch (e) {
@@ -123,11 +144,50 @@ export class SqliteStore implements Store {
   }
 
   getSession(id: string): SessionState | undefined {
-    return sessionsFromJoinedRows(this.q.sessionRows.all(id))[0];
+    return sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
   }
 
   sessionsOfUser(userId: string): string[] {
-    return this.q.sessionsOfUser.all(userId).map((r) => r.id);
+    const ids = new Set<string>();
+    for (const tag of this.protection.userLookupTags(userId)) {
+      for (const r of this.q.sessionsOfUser.all(tag)) ids.add(r.id);
+    }
+    return [...ids].sort();
+  }
+
+  /**
+   * Seals every secret value again under the keyring's current key and moves the user index to
+   * its tags, a batch of sessions per transaction; then checkpoints and truncates the WAL.
+   *
+   * @remarks Once it returns, no value is left under another key (check with
+   * {@link SqliteStore.keyUsage}) and older keys can leave the keyring. See {@link reencryptAll}.
+   * @throws KeyringError when the store has no keyring.
+   */
+  reencrypt(options: ReencryptOptions = {}): ReencryptReport {
+    const report = reencryptAll(this.db, this.q, this.protection, options);
+    this.checkpoint();
+    return report;
+  }
+
+  /**
+   * Copies every committed page from the WAL into the database file and truncates the WAL
+   * (`wal_checkpoint(TRUNCATE)`).
+   *
+   * @remarks SQLite checkpoints on its own as the WAL grows; this is for backups and tests that
+   * want the file alone to hold everything. Returns false when a reader kept it from finishing.
+   */
+  checkpoint(): boolean {
+    const [row] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
+    return row?.busy === 0;
+  }
+
+  /**
+   * How many secret payloads are sealed under each key id (`null`: stored in the clear).
+   *
+   * @remarks A scan of the registers; for operators, before removing a key from the keyring.
+   */
+  keyUsage(): Map<string | null, number> {
+    return sealedKeyUsage(this.q);
   }
 
   versionVector(): VersionVector {
@@ -172,8 +232,21 @@ export class SqliteStore implements Store {
         this.q.purgeYjsStamps.run(id);
         this.q.purgeRegisters.run(id);
         this.q.purgeSession.run(id);
+        this.q.insertPurged.run(id);
       })
       .immediate();
+  }
+
+  wasPurged(id: string): boolean {
+    return this.q.wasPurged.get(id) !== undefined;
+  }
+
+  expiredBefore(t: number, limit: number): string[] {
+    return this.q.expiredBefore.all(t, limit).map((r) => r.id);
+  }
+
+  tombstones(limit: number, after?: string): string[] {
+    return this.q.tombstones.all(after ?? "", limit).map((r) => r.id);
   }
 
   allSessions(): IterableIterator<SessionState> {
@@ -213,6 +286,8 @@ export class SqliteStore implements Store {
   private stage(staged: Map<string, Staged>, s: SessionState): void {
     let entry = staged.get(s.id);
     if (entry === undefined) {
+      // A purged session stays gone: whatever still arrives for it is dropped.
+      if (this.q.wasPurged.get(s.id) !== undefined) return;
       const before = this.getSession(s.id);
       entry = { before, after: before };
       staged.set(s.id, entry);
@@ -226,7 +301,7 @@ export class SqliteStore implements Store {
       if (!this.origins.has(origin)) fresh.push(origin);
     };
     for (const { before, after } of staged.values()) {
-      if (after !== undefined) writeSession(this.q, before, after, note);
+      if (after !== undefined) writeSession(this.q, this.protection, before, after, note);
     }
     for (const origin of fresh) this.q.insertOrigin.run(origin);
     // Safe to remember before commit: an origin without rows only costs an empty index probe.
@@ -237,7 +312,10 @@ export class SqliteStore implements Store {
   private *sessionsAfter(after: string): IterableIterator<SessionState> {
     let cursor = after;
     for (;;) {
-      const chunk = sessionsFromJoinedRows(this.q.sessionRowsAfter.all(cursor, CHUNK));
+      const chunk = sessionsFromJoinedRows(
+        this.q.sessionRowsAfter.all(cursor, CHUNK),
+        this.protection,
+      );
       yield* chunk;
       const last = chunk[chunk.length - 1];
       if (last === undefined || chunk.length < CHUNK) return;

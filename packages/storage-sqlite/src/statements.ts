@@ -60,7 +60,9 @@ export function prepareStatements(db: Database.Database) {
     updatePayload: db.prepare<[Uint8Array, string, string]>(
       "UPDATE registers SET payload = ? WHERE session_id = ? AND key = ?",
     ),
-    updateUserTag: db.prepare<[string | null, string]>("UPDATE sessions SET user_id = ? WHERE id = ?"),
+    updateUserTag: db.prepare<[string | null, string]>(
+      "UPDATE sessions SET user_id = ? WHERE id = ?",
+    ),
     secretPayloads: db.prepare<[string], { payload: Uint8Array }>(
       "SELECT payload FROM registers WHERE kind <> 'meta' OR key = ?",
     ),
@@ -68,6 +70,14 @@ export function prepareStatements(db: Database.Database) {
     purgeRegisters: db.prepare<[string]>("DELETE FROM registers WHERE session_id = ?"),
     purgeYjsStamps: db.prepare<[string]>("DELETE FROM yjs_stamps WHERE session_id = ?"),
     purgeSession: db.prepare<[string]>("DELETE FROM sessions WHERE id = ?"),
+    insertPurged: db.prepare<[string]>("INSERT OR IGNORE INTO purged (id) VALUES (?)"),
+    wasPurged: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM purged WHERE id = ?"),
+    expiredBefore: db.prepare<[number, number], { id: string }>(
+      "SELECT id FROM sessions WHERE expires_at < ? AND deleted = 0 ORDER BY expires_at, id LIMIT ?",
+    ),
+    tombstones: db.prepare<[string, number], { id: string }>(
+      "SELECT id FROM sessions WHERE deleted = 1 AND id > ? ORDER BY id LIMIT ?",
+    ),
     origins: db.prepare<[], { origin: string }>("SELECT origin FROM origins"),
     insertOrigin: db.prepare<[string]>("INSERT OR IGNORE INTO origins (origin) VALUES (?)"),
     versionVector: db.prepare<[], { origin: string; base: number; ranges: string }>(

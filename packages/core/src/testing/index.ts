@@ -5,6 +5,7 @@
 export * from "./arbitraries.ts";
 export { readAllPages } from "./conformance-extract.ts";
 export * from "./fixtures.ts";
+export { setRegisterMergeOverride } from "../merge-override.ts";
 export * from "./seed.ts";
 export {
   type ConformanceContext,

@@ -2,6 +2,7 @@ import { describe } from "vitest";
 import type { Store } from "../store.ts";
 import { durabilityTests } from "./conformance-durability.ts";
 import { extractTests } from "./conformance-extract.ts";
+import { lifecycleTests } from "./conformance-lifecycle.ts";
 import { readTests } from "./conformance-reads.ts";
 import { writeTests } from "./conformance-writes.ts";
 import { DEFAULT_RUNS } from "./seed.ts";
@@ -63,5 +64,6 @@ export function storeConformance<S extends Store>(
     readTests(ctx);
     extractTests(ctx);
     durabilityTests(ctx);
+    lifecycleTests(ctx);
   });
 }

@@ -13,7 +13,10 @@ export const NODE_FLAGS = {
   port: { env: "MERIDIAN_PORT", help: `port for HTTP and peers (default ${DEFAULTS.port})` },
   data: { env: "MERIDIAN_DATA", help: "folder of the SQLite database (required)" },
   peers: { env: "MERIDIAN_PEERS", help: "other nodes' base URLs, comma-separated" },
-  secret: { env: "MERIDIAN_SECRET", help: "cluster secret peers authenticate with (required)" },
+  secret: {
+    env: "MERIDIAN_SECRET",
+    help: "cluster secret(s), comma-separated: first signs, all accepted (required)",
+  },
   "default-ttl": { env: "MERIDIAN_DEFAULT_TTL", help: "ttl in s of sessions created without one" },
   "max-clock-skew": {
     env: "MERIDIAN_MAX_CLOCK_SKEW",
@@ -29,7 +32,66 @@ export const NODE_FLAGS = {
     help: "SQLite synchronous: FULL (default) or NORMAL",
   },
   "log-level": { env: "MERIDIAN_LOG_LEVEL", help: "pino level (default info)" },
+  keyring: { env: "MERIDIAN_KEYRING", help: "keyring JSON file: encrypt values at rest" },
+  "tls-cert": { env: "MERIDIAN_TLS_CERT", help: "PEM certificate: serve HTTPS and wss" },
+  "tls-key": { env: "MERIDIAN_TLS_KEY", help: "PEM private key of --tls-cert" },
+  "tls-ca": { env: "MERIDIAN_TLS_CA", help: "PEM CA bundle trusted when dialling peers" },
+  tokens: { env: "MERIDIAN_TOKENS", help: "client bearer tokens, comma-separated (all accepted)" },
 } as const;
+
+/** Shortest bearer token accepted: a token is a password, and a short one can be guessed. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** The comma-separated items of a flag, blanks around them dropped. */
+function list(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+}
+
+/**
+ * The security settings of `meridian node`: keyring, TLS files and tokens.
+ *
+ * @remarks Only paths are read here; the node reads the files when it starts, so a bad file
+ * stops it with a typed error. A certificate without its key (or the reverse) is refused, so a
+ * node never silently falls back to plain HTTP.
+ */
+function securityOptions(
+  get: (name: keyof typeof NODE_FLAGS) => string | undefined,
+): Partial<NodeConfig> {
+  const out: {
+    -readonly [K in
+      | "keyringFile"
+      | "tlsCertFile"
+      | "tlsKeyFile"
+      | "tlsCaFile"
+      | "tokens"]?: NodeConfig[K];
+  } = {};
+  const keyring = get("keyring");
+  const cert = get("tls-cert");
+  const key = get("tls-key");
+  const ca = get("tls-ca");
+  if (keyring) out.keyringFile = keyring;
+  if (Boolean(cert) !== Boolean(key)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  if (cert && key) {
+    out.tlsCertFile = cert;
+    out.tlsKeyFile = key;
+  }
+  if (ca) out.tlsCaFile = ca;
+  const tokens = list(get("tokens"));
+  for (const t of tokens) {
+    if (t.length < MIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(t)) {
+      throw new UsageError(
+        `every token must be at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
+      );
+    }
+  }
+  if (tokens.length > 0) out.tokens = tokens;
+  return out;
+}
 
 /** A command-line or environment mistake; the CLI prints it with usage and exits 2. */
 export class UsageError extends Error {}
@@ -88,6 +150,7 @@ export function parseNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
     syncIntervalMs: opt("sync-interval", DEFAULTS.syncIntervalMs),
     synchronous,
     logLevel: get("log-level") ?? DEFAULTS.logLevel,
+    ...securityOptions(get),
   };
 }
 
@@ -103,5 +166,7 @@ export function usage(): string {
     flags,
     "  demo      start three regions here, write everywhere, cut one off, heal, report",
     "  status    --url URL: show the cluster as one node sees it",
+    "  reencrypt --data DIR --keyring FILE [--adopt-plaintext] [--batch N]:",
+    "            seal every stored value under the keyring's current key",
   ].join("\n");
 }

@@ -24,6 +24,12 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   MERIDIAN_ERR_QUORUM_UNAVAILABLE: 503,
   MERIDIAN_ERR_VERSION_UNAVAILABLE: 503,
   MERIDIAN_ERR_NOT_READY: 503,
+  // Encryption at rest: the node's keyring cannot open a stored value. The operator's to fix
+  // (add the key back), never the client's; the answer says only "internal error".
+  MERIDIAN_ERR_KEYRING: 500,
+  MERIDIAN_ERR_STORAGE_UNKNOWN_KEY: 500,
+  MERIDIAN_ERR_STORAGE_DECRYPT: 500,
+  MERIDIAN_ERR_STORAGE_PLAINTEXT: 500,
 };
 
 /**

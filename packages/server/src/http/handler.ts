@@ -7,6 +7,7 @@ import type { NodeMetrics } from "../metrics.ts";
 import type { Replica } from "../replica.ts";
 import type { Replicator } from "../replicator.ts";
 import type { SessionService } from "../session-service.ts";
+import { checkBearer, needsToken } from "./bearer-auth.ts";
 import { decodeBody, readBody } from "./body.ts";
 import { errorCodeOf, httpStatusOf } from "./error-map.ts";
 import { MethodNotAllowedError } from "./http-errors.ts";
@@ -30,15 +31,16 @@ export interface HttpDeps {
  * The operation label of a request in metrics and logs: its route name, or what went wrong
  * before a route was found.
  */
-export type RequestOp = RouteName | "no_route" | "method_not_allowed";
+export type RequestOp = RouteName | "no_route" | "method_not_allowed" | "unauthorized";
 
 /**
  * The request handler of the HTTP API v1 (DESIGN.md, "HTTP API (v1)").
  *
  * @remarks Never throws and never rejects: every failure, expected or not, becomes a JSON
  * `{error: {code, message}}` answer with the status from `error-map.ts`, and an unexpected one
- * is logged (session ids scrubbed). While `isReady()` is false every `/v1` route answers 503.
- * Every request is counted in `metrics` under its route name, never its path.
+ * is logged (session ids scrubbed). With `config.tokens`, `/v1` and `/metrics` need a bearer
+ * token, checked before routing (401, op `unauthorized`). While `isReady()` is false every `/v1`
+ * route answers 503. Every request is counted in `metrics` under its route name, never its path.
  */
 export function createHttpHandler(
   deps: HttpDeps,
@@ -67,6 +69,12 @@ async function serve(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
     const q = target.indexOf("?");
     const path = q < 0 ? target : target.slice(0, q);
     const query = new URLSearchParams(q < 0 ? "" : target.slice(q + 1));
+    const tokens = deps.config.tokens ?? [];
+    if (tokens.length > 0 && needsToken(path)) {
+      op = "unauthorized";
+      checkBearer(req, tokens);
+      op = "no_route";
+    }
     const match = matchRoute(req.method ?? "", path);
     op = match.route.name;
     params = match.params;

@@ -53,7 +53,7 @@ export function parseCreate(input: unknown, limits: InputLimits): CreateWrite {
 }
 
 /**
- * Parses the body of `PUT /v1/sessions/:id`: `{data, ttl?, idle?, userId?}`.
+ * Parses the body of `PUT /v1/sessions/:id`: `{data, ttl?, idle?, maxLifetime?, userId?}`.
  *
  * @remarks `data` is required and replaces every field. A missing `ttl` takes the node's
  * default, as Redis SET without KEEPTTL resets the expiry; a missing `idle` or `userId` keeps the
@@ -61,22 +61,24 @@ export function parseCreate(input: unknown, limits: InputLimits): CreateWrite {
  * @throws ValidationError (400), LimitError (413) for an oversized value.
  */
 export function parseReplace(input: unknown, limits: InputLimits): ReplaceWrite {
-  const body = bodyObject(input, ["data", "ttl", "idle", "userId"]);
+  const body = bodyObject(input, ["data", "ttl", "idle", "maxLifetime", "userId"]);
   if (body.data === undefined) throw new ValidationError("data is required");
   const ttl = durationMs(body, "ttl");
   const idle = durationMs(body, "idle");
+  const maxLifetime = durationMs(body, "maxLifetime");
   const userId = userIdOf(body);
   return {
     op: "replace",
     data: fieldValues(body.data, "data", limits),
     ttlMs: ttl === undefined ? limits.defaultTtlMs : ttl,
     ...(idle !== undefined ? { idleMs: idle } : {}),
+    ...(maxLifetime !== undefined ? { maxLifetimeMs: maxLifetime } : {}),
     ...(userId !== undefined ? { userId } : {}),
   };
 }
 
 /**
- * Parses the body of `PATCH /v1/sessions/:id`: `{set?, unset?, yjs?, ttl?}`.
+ * Parses the body of `PATCH /v1/sessions/:id`: `{set?, unset?, yjs?, ttl?, userId?}`.
  *
  * @remarks A field may appear in only one of `set`, `unset` and `yjs`. Yjs updates are base64
  * strings (binary also accepted in msgpack bodies); each must decode as a Yjs update and is
@@ -85,7 +87,7 @@ export function parseReplace(input: unknown, limits: InputLimits): ReplaceWrite 
  * @throws ValidationError (400), LimitError (413) for an oversized value or update.
  */
 export function parsePatch(input: unknown, limits: InputLimits): PatchWrite {
-  const body = bodyObject(input, ["set", "unset", "yjs", "ttl"]);
+  const body = bodyObject(input, ["set", "unset", "yjs", "ttl", "userId"]);
   const set = body.set === undefined ? undefined : fieldValues(body.set, "set", limits);
   const unset = body.unset === undefined ? undefined : fieldList(body.unset, "unset");
   const yjs = body.yjs === undefined ? undefined : yjsUpdates(body.yjs, limits);
@@ -104,8 +106,10 @@ export function parsePatch(input: unknown, limits: InputLimits): PatchWrite {
     }
   }
   const ttl = durationMs(body, "ttl");
+  const userId = userIdOf(body);
   return {
     op: "patch",
+    ...(userId !== undefined ? { userId } : {}),
     ...(set !== undefined ? { set } : {}),
     ...(unset !== undefined ? { unset: [...new Set(unset)] } : {}),
     ...(yjs !== undefined ? { yjs } : {}),

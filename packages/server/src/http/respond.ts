@@ -65,7 +65,8 @@ export function sendReply(req: IncomingMessage, res: ServerResponse, reply: Repl
  * the error map.
  *
  * @remarks Unexpected errors answer `MERIDIAN_ERR_INTERNAL` with a fixed message: internals never
- * reach the client. 405 answers carry `allow`, 503 answers `retry-after`.
+ * reach the client. 405 answers carry `allow`, 503 answers `retry-after`, 401 answers
+ * `www-authenticate`.
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
   const status = httpStatusOf(error);
@@ -78,6 +79,7 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: unkn
   if (!req.complete) headers.connection = "close";
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(", ");
   if (status === 503) headers["retry-after"] = 1;
+  if (status === 401) headers["www-authenticate"] = 'Bearer realm="meridian"';
   send(res, status, headers, Buffer.from(JSON.stringify({ error: { code, message } })));
 }
 

@@ -124,7 +124,15 @@ export const ROUTE_ACTIONS: Readonly<Record<RouteName, RouteAction>> = {
     // PeerStatus is the documented per-peer shape: nodeId, region, connected, lag (ms).
     return {
       status: 200,
-      body: { nodeId: replica.nodeId, region: replica.region, peers: replicator.status() },
+      body: {
+        nodeId: replica.nodeId,
+        region: replica.region,
+        // This node's own write sequence: a peer has caught up with it when its caughtUpTo
+        // for this node reaches it.
+        seq: replica.store.versionVector().base(replica.nodeId),
+        sessions: replica.store.sessionCount(),
+        peers: replicator.status(),
+      },
     };
   },
 

@@ -19,8 +19,9 @@
  * - Sends never block: a link answers false when its socket is not open or holds more than
  *   `maxBufferedBytes`, and the replicator falls back to anti-entropy.
  * - Nothing a peer sends crashes the node: errors are logged (ids redacted) and close that link.
- * - Frames after the handshake are not authenticated one by one: run peers over TLS (`https://`
- *   peer URLs behind a terminating proxy) or a private network.
+ * - Frames after the handshake are not authenticated one by one: run peers over TLS. A node
+ *   given a certificate serves wss on its port, and `https://` peer URLs are dialled as wss,
+ *   trusting `ca` when given (self-signed certificates), else the system's CAs.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -35,6 +36,7 @@ import { PeerCloseCode } from "./close-codes.ts";
 import { type ConnectionEnd, type Direction, PeerConnection } from "./connection.ts";
 import { type DialAttempt, type DialOutcome, Dialer, peerSocketUrl } from "./dialer.ts";
 import { Handshake, NONCE_BYTES } from "./handshake.ts";
+import { SocketTraffic } from "./socket-traffic.ts";
 import { isPeerUpgrade, refuseUpgrade } from "./upgrade.ts";
 import type { LinkLimits, WsLink } from "./ws-link.ts";
 
@@ -66,6 +68,8 @@ export interface PeerTransportOptions {
   /** Ping interval (default 10 s). */
   readonly heartbeatMs?: number;
   readonly backoff?: BackoffPolicy;
+  /** CA bundle (PEM) trusted when dialling `wss` peers; default: the system's CAs. */
+  readonly ca?: Buffer;
 }
 
 /**
@@ -95,6 +99,8 @@ export interface PeerTransport {
   close(): Promise<void>;
   /** Adds an event listener; returns a function that removes it. */
   on<K extends keyof PeerTransportEvents>(event: K, listener: PeerTransportEvents[K]): () => void;
+  /** Bytes received and sent on peer sockets since start, inbound and outbound links together. */
+  traffic(): { bytesIn: number; bytesOut: number };
 }
 
 /** Pending inbound handshakes beyond which new upgrades are answered 503. */
@@ -120,6 +126,7 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
   /** Outbound links attached to the replicator, by peer id. */
   private readonly outbound = new Map<string, WsLink>();
   private pendingInbound = 0;
+  private readonly sockets = new SocketTraffic();
   private closing: Promise<void> | undefined;
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.upgrade(req, socket, head);
@@ -171,6 +178,10 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
     return this.closing;
   }
 
+  traffic(): { bytesIn: number; bytesOut: number } {
+    return this.sockets.totals();
+  }
+
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!isPeerUpgrade(req)) {
       refuseUpgrade(socket, 404, "Not Found");
@@ -180,6 +191,7 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
       refuseUpgrade(socket, 503, "Service Unavailable");
       return;
     }
+    this.sockets.watch(socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
@@ -201,7 +213,12 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
   }
 
   private dial(url: string, outcome: DialOutcome): DialAttempt {
-    const ws = new WebSocket(url, { maxPayload: this.limits.maxPayload, perMessageDeflate: false });
+    const ws = new WebSocket(url, {
+      maxPayload: this.limits.maxPayload,
+      perMessageDeflate: false,
+      ...(this.o.ca !== undefined ? { ca: this.o.ca } : {}),
+    });
+    ws.once("upgrade", (res) => this.sockets.watch(res.socket));
     return this.track(ws, "outbound", {
       open: () => outcome.opened(),
       ended: (e) => outcome.ended(e),

@@ -5,12 +5,16 @@ import { createServer, type Server, type Socket, connect } from "node:net";
  *
  * @remarks Cutting destroys every open connection and refuses new ones until healed, which is
  * how a partition looks to a WebSocket: the peer sees the link drop and reconnects with backoff.
- * `delayMs` holds every chunk that long in both directions, keeping byte order.
+ * `delayMs` holds every chunk that long in both directions, keeping byte order. A one-way cut
+ * (`cutOneWay`) holds the bytes of one direction, like TCP retransmitting into a path that
+ * drops them, and releases them in order on `heal` if the connection is still open.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private isCut = false;
+  private held: "to-target" | "from-target" | undefined;
+  private readonly holds = new Map<Socket, { to: Socket; chunks: Buffer[] }>();
   /** Extra one-way latency per chunk, in ms. */
   delayMs = 0;
   /** Bytes forwarded since start, both directions. */
@@ -42,9 +46,22 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
-  /** Lets connections through again. */
+  /**
+   * Holds every byte going one way (`to-target`: from the connecting side to the target) until
+   * `heal`, keeping connections open; the other way flows as usual.
+   */
+  cutOneWay(direction: "to-target" | "from-target"): void {
+    this.held = direction;
+  }
+
+  /** Lets connections through again, releasing what a one-way cut held. */
   heal(): void {
     this.isCut = false;
+    this.held = undefined;
+    for (const [from, { to, chunks }] of this.holds) {
+      if (!from.destroyed && to.writable) for (const c of chunks) to.write(c);
+    }
+    this.holds.clear();
   }
 
   /** Whether the link is cut. */
@@ -73,6 +90,13 @@ export class TcpProxy {
         this.bytes += chunk.length;
         if (from === client) this.bytesToTarget += chunk.length;
         else this.bytesFromTarget += chunk.length;
+        const direction = from === client ? "to-target" : "from-target";
+        const hold = this.holds.get(from);
+        if (this.held === direction || hold !== undefined) {
+          if (hold === undefined) this.holds.set(from, { to, chunks: [chunk] });
+          else hold.chunks.push(chunk);
+          return;
+        }
         if (this.delayMs <= 0) to.write(chunk);
         else setTimeout(() => to.writable && to.write(chunk), this.delayMs);
       });
@@ -84,6 +108,8 @@ export class TcpProxy {
       upstream.destroy();
       this.sockets.delete(client);
       this.sockets.delete(upstream);
+      this.holds.delete(client);
+      this.holds.delete(upstream);
     };
     client.on("close", drop);
     upstream.on("close", drop);
