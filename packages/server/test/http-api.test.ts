@@ -202,7 +202,7 @@ describe("HTTP API v1: happy paths", () => {
     const c = await call("GET", `${url}/v1/cluster`);
     expect(c.status).toBe(200);
     expect(c.body).toMatchObject({ nodeId: node.nodeId, region: "eu", peers: [] });
-    expect(c.body?.sessions).toBe(node.replica.store.sessionCount());
+    expect(c.body?.sessionCount).toBe(node.replica.store.sessionCount());
     expect(c.body?.seq).toBe(node.replica.store.versionVector().base(node.nodeId));
     const h = await call("GET", `${url}/healthz`);
     expect(h.status).toBe(200);

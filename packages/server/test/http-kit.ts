@@ -46,6 +46,8 @@ export interface ApiBody {
   nodeId?: string;
   region?: string;
   peers?: unknown[];
+  seq?: number;
+  sessionCount?: number;
   status?: string;
   error?: { code: string; message: string };
 }

@@ -130,7 +130,7 @@ export const ROUTE_ACTIONS: Readonly<Record<RouteName, RouteAction>> = {
         // This node's own write sequence: a peer has caught up with it when its caughtUpTo
         // for this node reaches it.
         seq: replica.store.versionVector().base(replica.nodeId),
-        sessions: replica.store.sessionCount(),
+        sessionCount: replica.store.sessionCount(),
         peers: replicator.status(),
       },
     };
