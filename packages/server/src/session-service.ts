@@ -145,7 +145,8 @@ export class SessionService {
       return;
     }
     const acks = await this.spreadTombstone(id, deleted, this.peersNeeded(c));
-    if (acks < this.peersNeeded(c)) throw new QuorumUnavailableError(this.peersNeeded(c) + 1, acks + 1);
+    if (acks < this.peersNeeded(c))
+      throw new QuorumUnavailableError(this.peersNeeded(c) + 1, acks + 1);
   }
 
   /**

@@ -329,10 +329,10 @@ const CASES: Case[] = [
     code: INVALID,
   },
   {
-    name: "maxLifetime on PUT",
+    name: "maxLifetime of the wrong type on PUT",
     method: "PUT",
     path: NEW,
-    body: { data: {}, maxLifetime: 5 },
+    body: { data: {}, maxLifetime: "5" },
     status: 400,
     code: INVALID,
   },
