@@ -18,8 +18,8 @@ export type StartApp = (store: Store, gates: Gates) => Promise<FlowApp>;
 /**
  * The session-store flows every framework adapter must pass, against a real three-region
  * cluster driven by real HTTP requests with cookies: login with regenerate, overlapping requests
- * in two regions (and the lost update of a whole-object store), log out everywhere, and the
- * local region dying mid-session.
+ * in two regions (and the lost update of a whole-object store), log out everywhere, listing and
+ * clearing one app's sessions, and the local region dying mid-session.
  */
 export function describeSessionFlows(framework: string, startApp: StartApp): void {
   describe(`${framework} with MeridianStore on a three-region cluster`, () => {
@@ -150,6 +150,52 @@ export function describeSessionFlows(framework: string, startApp: StartApp): voi
       await expect(probe.get(one)).rejects.toBeInstanceOf(SessionDeletedError);
       await expect(probe.get(two)).rejects.toBeInstanceOf(SessionDeletedError);
       expect((await browse(other, eu.url, "GET", "/me")).body.fields).toMatchObject({
+        userId: "dave",
+      });
+    });
+
+    it("lists, counts and clears one app's sessions (its prefix only) from any region", async () => {
+      const c = await start();
+      const shopStore = meridianStore(clientIn(c, "eu"), { prefix: "shop-", scanCount: 2 });
+      const blogStore = meridianStore(clientIn(c, "eu"), { prefix: "blog-" });
+      const shop = await app(shopStore);
+      const blog = await app(blogStore);
+      const browsers = ["alice", "bob", "carol"].map(() => new CookieJar());
+      const sids: string[] = [];
+      for (const [i, user] of ["alice", "bob", "carol"].entries()) {
+        const login = await browse(browsers[i]!, shop.url, "POST", `/login?user=${user}`);
+        sids.push(String(login.body.sessionID));
+      }
+      const reader = new CookieJar();
+      const blogSid = String(
+        (await browse(reader, blog.url, "POST", "/login?user=dave")).body.sessionID,
+      );
+      await shopStore.destroy(sids[2]!);
+      const live = [sids[0]!, sids[1]!].sort();
+
+      expect(await shopStore.ids()).toEqual(live);
+      const counted = await new Promise<unknown>((resolve) => {
+        void shopStore.length((err, n) => resolve({ err, n }));
+      });
+      expect(counted).toEqual({ err: null, n: 2 });
+      const all = ((await shopStore.all()) ?? []) as unknown as Record<string, unknown>[];
+      expect(all.map((s) => [s.id, s.userId])).toEqual(
+        live.map((sid) => [sid, sid === sids[0] ? "alice" : "bob"]),
+      );
+      expect(all.every((s) => s.loginAt instanceof Date)).toBe(true);
+      expect(await blogStore.ids()).toEqual([blogSid]);
+
+      // Another region lists the same once replicated, and clearing there wins everywhere.
+      await c.converge();
+      const usShop = meridianStore(clientIn(c, "us"), { prefix: "shop-" });
+      expect(await usShop.ids()).toEqual(live);
+      await usShop.clear();
+      expect(await usShop.length()).toBe(0);
+      await waitFor(async () => (await shopStore.length()) === 0, "eu to see the shop cleared");
+      const me = await browse(browsers[0]!, shop.url, "GET", "/me");
+      expect(me.body.fields).not.toHaveProperty("userId");
+      expect(await blogStore.ids()).toEqual([blogSid]);
+      expect((await browse(reader, blog.url, "GET", "/me")).body.fields).toMatchObject({
         userId: "dave",
       });
     });

@@ -35,10 +35,11 @@ export { createClient, MeridianClient } from "./meridian-client.ts";
 export type { FetchInit, FetchLike } from "./region-request.ts";
 export type { RegionStatus } from "./region-table.ts";
 export type { RetryPolicy } from "./retry-policy.ts";
-export type { Session, TouchResult } from "./session-answer.ts";
+export type { Session, SessionPage, TouchResult } from "./session-answer.ts";
 export type {
   Consistency,
   CreateInput,
+  ListOptions,
   PatchInput,
   ReadOptions,
   ReplaceInput,

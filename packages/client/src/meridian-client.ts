@@ -9,12 +9,15 @@ import {
   parseRevoked,
   parseSession,
   parseSessionList,
+  parseSessionPage,
   parseTouch,
   type Session,
+  type SessionPage,
   type TouchResult,
 } from "./session-answer.ts";
 import type {
   CreateInput,
+  ListOptions,
   PatchInput,
   ReadOptions,
   ReplaceInput,
@@ -148,6 +151,28 @@ export class MeridianClient {
   }
 
   /**
+   * One page of the live sessions of the answering region, in id order; pass `next` back as
+   * `after` until it is null.
+   *
+   * @remarks A read: retried and failed over like `get`. Each page comes from whichever region
+   * answers it; ids order every region alike, so a walk continues where it stopped in any of
+   * them, but a session not yet replicated to the region that answers a page is missed.
+   * @throws InvalidRequestError for an `after` that is not a session id or a `limit` outside 1
+   * to 1,000
+   */
+  async list(options: ListOptions = {}): Promise<SessionPage> {
+    const params = {
+      ...(options.after !== undefined ? { after: options.after } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    };
+    const answer = await this.router.run({
+      policy: "idempotent",
+      build: () => ({ method: "GET", path: withQuery("/v1/sessions", params) }),
+    });
+    return parseSessionPage(answer.body, answer.region);
+  }
+
+  /**
    * Deletes every session of a user ("log out everywhere"); returns how many.
    *
    * @remarks Answered from one region's user index: a session created in another region that
@@ -237,12 +262,14 @@ export function createClient(options: ClientOptions): MeridianClient {
 interface QueryParams {
   readonly consistency?: string;
   readonly after?: string;
+  readonly limit?: number;
 }
 
 function withQuery(path: string, params: QueryParams): string {
   const q = new URLSearchParams();
   if (params.consistency !== undefined) q.set("consistency", params.consistency);
   if (params.after !== undefined) q.set("after", params.after);
+  if (params.limit !== undefined) q.set("limit", String(params.limit));
   const s = q.toString();
   return s === "" ? path : `${path}?${s}`;
 }

@@ -105,6 +105,32 @@ export function parseSessionList(v: unknown, region: string): Session[] {
 }
 
 /**
+ * A page of `list`.
+ *
+ * @remarks Holds only live sessions, so it may be short, or empty, while `next` is set: keep
+ * paging until `next` is null.
+ */
+export interface SessionPage {
+  readonly sessions: Session[];
+  /** Pass as `after` for the next page; null when this page was the last. */
+  readonly next: string | null;
+}
+
+/**
+ * Parses `{sessions: [...], next}`. @throws MalformedAnswerError
+ *
+ * @remarks `next` must be a string or null: a missing cursor would end a walk early without
+ * saying so.
+ */
+export function parseSessionPage(v: unknown, region: string): SessionPage {
+  const next = object(v, region, "answer").next;
+  if (next !== null && typeof next !== "string") {
+    throw new MalformedAnswerError(region, "next is neither a session id nor null");
+  }
+  return { sessions: parseSessionList(v, region), next };
+}
+
+/**
  * Parses `{revoked: n}`. @throws MalformedAnswerError
  *
  * @remarks A non-negative safe integer, else malformed.

@@ -86,3 +86,16 @@ export interface TouchInput {
   /** New time to live in seconds; absent renews for the last one given; null records an access. */
   readonly ttl?: number | null;
 }
+
+/**
+ * Options of `list`: one page of the sessions the answering region holds, in id order.
+ *
+ * @remarks Both go to the server as they are; it refuses (InvalidRequestError) an `after` that
+ * is not a session id and a `limit` outside 1 to 1,000.
+ */
+export interface ListOptions {
+  /** List sessions after this id: the `next` of the previous page. Absent: from the first. */
+  readonly after?: string;
+  /** Stored ids the page scans, 1 to 1,000 (default 100); a page may hold fewer sessions. */
+  readonly limit?: number;
+}

@@ -93,6 +93,12 @@ export class MemoryStore implements Store {
     return due.slice(0, limit).map(([, id]) => id);
   }
 
+  sessionIds(after: string | undefined, limit: number): string[] {
+    const ids = [...this.sessions.keys()].sort();
+    const from = after === undefined ? 0 : ids.findIndex((id) => id > after);
+    return from < 0 ? [] : ids.slice(from, from + Math.max(0, limit));
+  }
+
   tombstones(limit: number, after?: string): string[] {
     const ids: string[] = [];
     for (const s of this.sessions.values()) {

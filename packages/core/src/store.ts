@@ -59,6 +59,11 @@ export interface Store {
    * most `limit`, soonest first: the input of expiry sweeps.
    */
   expiredBefore(t: number, limit: number): string[];
+  /**
+   * Ids of stored sessions (tombstones included) strictly after `after` (from the first when
+   * undefined) in id order, at most `limit`: a cursor over the whole store, for listing.
+   */
+  sessionIds(after: string | undefined, limit: number): string[];
   /** Ids of deleted sessions (tombstones) after `after` in id order, at most `limit`. */
   tombstones(limit: number, after?: string): string[];
   /** Every stored session, in id order. */

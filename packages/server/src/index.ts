@@ -4,6 +4,7 @@
 export { NODE_FLAGS, parseNodeArgs } from "./cli/options.ts";
 export { type NodeConfig, DEFAULTS, nodeConfig } from "./config.ts";
 export * from "./errors.ts";
+export { Janitor, type JanitorEvents, type JanitorOptions } from "./janitor.ts";
 export { type NodeDeps, type RunningNode, startNode } from "./node.ts";
 export { PeerCloseCode } from "./peer/close-codes.ts";
 export type { ConnectionEnd, Direction } from "./peer/connection.ts";
@@ -15,5 +16,10 @@ export {
   type ReplicatorEvents,
   type ReplicatorOptions,
 } from "./replicator.ts";
-export { type Consistency, type SessionAnswer, SessionService } from "./session-service.ts";
+export {
+  type Consistency,
+  type SessionAnswer,
+  type SessionPage,
+  SessionService,
+} from "./session-service.ts";
 export { formatVersion, parseVersion } from "./version-token.ts";

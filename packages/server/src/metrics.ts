@@ -91,7 +91,7 @@ export class NodeMetrics {
     });
     const lag = new Histogram({
       name: "meridian_replication_lag_seconds",
-      help: "Time from a peer sending writes to their durable apply here",
+      help: "Per remote write: time from its origin's clock to its durable apply here (each write of a batch counts the batch's oldest)",
       labelNames: ["peer"],
       buckets: SECONDS_BUCKETS,
       registers,
@@ -165,7 +165,9 @@ export class NodeMetrics {
     this.unsubscribe.push(
       replicator.on("applied", (peer, count, lagMs) => {
         deltas.inc({ peer }, count);
-        lag.observe({ peer }, lagMs / 1000);
+        // One observation per write, so that quantiles are per write (an upper bound for each).
+        const child = lag.labels({ peer });
+        for (let i = 0; i < count; i++) child.observe(lagMs / 1000);
         lastLag.set({ peer }, lagMs / 1000);
       }),
       replicator.on("sync-done", (peer, sessions, complete) => {

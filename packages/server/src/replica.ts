@@ -119,6 +119,15 @@ export class Replica {
       this.batch = batch;
       this.scheduler.after(0, () => this.commit());
     }
+    const joined = write.op === "delete" ? pendingDelete(batch, id) : undefined;
+    if (joined !== undefined) {
+      // A second delete in the same group commit joins the first instead of failing: deleting a
+      // deleted session is not an error (found by the simulator).
+      const state = batch.overlay.get(id)!;
+      return new Promise((resolve, reject) => {
+        batch.waiters.push({ resolve: () => resolve({ delta: joined, state }), reject });
+      });
+    }
     let current: SessionState | undefined;
     let fragment: SessionState;
     let stamp: Stamp;
@@ -211,6 +220,11 @@ export class Replica {
   status(state: SessionState | undefined): ReturnType<typeof sessionStatus> {
     return sessionStatus(state, this.now());
   }
+}
+
+/** The delete of session `id` already waiting in `batch`, if any. */
+function pendingDelete(batch: PendingBatch, id: string): Delta | undefined {
+  return batch.deltas.find((d) => d.session.id === id && d.session.deleted !== undefined);
 }
 
 /** The greatest stamp in a state, if any. */

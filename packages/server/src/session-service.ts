@@ -48,6 +48,14 @@ export interface SessionServiceOptions {
   readonly clusterSize: number;
 }
 
+/** A page of {@link SessionService.list}. */
+export interface SessionPage {
+  /** The live sessions among the ids scanned, in id order. */
+  readonly sessions: SessionAnswer[];
+  /** The last id scanned when the page scanned its whole limit (pass as `after`), else null. */
+  readonly next: string | null;
+}
+
 /** Options of a read. */
 export interface ReadOptions {
   readonly consistency?: Consistency;
@@ -139,6 +147,8 @@ export class SessionService {
   /** Deletes (remove-wins). Deleting an unknown or already deleted id is not an error. */
   async delete(id: string, c: Consistency): Promise<void> {
     assertId(id);
+    // Purged only once every region held the delete: done, whatever the consistency level.
+    if (this.replica.store.wasPurged(id)) return;
     const deleted = this.replica.get(id)?.deleted;
     if (deleted === undefined) {
       await this.commit(id, { op: "delete" }, c);
@@ -187,6 +197,24 @@ export class SessionService {
       if (s !== undefined && this.replica.status(s) === "live") out.push(answerOf(s, undefined));
     }
     return out;
+  }
+
+  /**
+   * Live sessions of this region after the id `after`, scanning at most `limit` stored ids.
+   *
+   * @remarks Tombstones, expired and not-yet-swept sessions are scanned but not answered, so a
+   * page may hold fewer than `limit` sessions, even none, while `next` is still set: a caller
+   * pages until `next` is null. Reading records no access (an idle timeout is not renewed).
+   */
+  list(after: string | undefined, limit: number): SessionPage {
+    const ids = this.replica.store.sessionIds(after, limit);
+    const sessions: SessionAnswer[] = [];
+    for (const id of ids) {
+      const s = this.replica.get(id);
+      if (s !== undefined && this.replica.status(s) === "live")
+        sessions.push(answerOf(s, undefined));
+    }
+    return { sessions, next: ids.length >= limit ? (ids.at(-1) ?? null) : null };
   }
 
   /** Deletes every session of a user known here ("log out everywhere"); returns how many. */
@@ -263,7 +291,9 @@ export class SessionService {
       this.replica.get(id),
       [...replies.values()].map((r) => r.session),
     );
-    if (merged !== undefined) this.replica.applyStates([merged]);
+    // A merged state refused here for clock skew is still what the peers hold: answer with it
+    // rather than with the older local state (found by the simulator).
+    if (merged !== undefined && this.replica.applyStates([merged]) > 0) return merged;
     return this.replica.get(id) ?? merged;
   }
 
@@ -283,14 +313,17 @@ export class SessionService {
     );
     if (merged === undefined) return undefined;
     const mergedBytes = Buffer.from(sessionBytes(merged));
+    let refused = false;
     if (local === undefined || !mergedBytes.equals(sessionBytes(local))) {
-      this.replica.applyStates([merged]);
+      refused = this.replica.applyStates([merged]) > 0;
     }
     const behind = [...replies.entries()]
       .filter(([, r]) => r.session === null || !mergedBytes.equals(sessionBytes(r.session)))
       .map(([peer]) => peer);
     if (behind.length > 0) this.replicator.repair(behind, merged);
-    return this.replica.get(id) ?? merged;
+    // Refused for clock skew: the local state may lack what the quorum holds, so answer with
+    // the merged state (found by the simulator).
+    return refused ? merged : (this.replica.get(id) ?? merged);
   }
 }
 

@@ -185,7 +185,7 @@ const badRoute: fc.Arbitrary<FuzzRequest> = fc
   .map((r) => ({ why: "no route", ...r }));
 
 const TEMPLATES = [
-  { path: fc.constant("/v1/sessions"), allow: ["POST"] },
+  { path: fc.constant("/v1/sessions"), allow: ["GET", "POST"] },
   { path: validId.map((id) => `/v1/sessions/${id}`), allow: ["GET", "PUT", "PATCH", "DELETE"] },
   { path: validId.map((id) => `/v1/sessions/${id}/touch`), allow: ["POST"] },
   { path: fc.constant("/v1/users/fuzz-user/sessions"), allow: ["GET", "DELETE"] },
@@ -335,12 +335,24 @@ const badEncoding: fc.Arbitrary<FuzzRequest> = fc.constantFrom(...BODY_ROUTES).c
     .map(({ path, bad }) => ({ why: "bad encoding", method: t.method, path, ...bad })),
 );
 
+const badListQuery: fc.Arbitrary<FuzzRequest> = fc
+  .oneof(
+    badIdText.map((id) => `after=${encodeURIComponent(id)}`),
+    fc
+      .string({ maxLength: 8 })
+      .filter((s) => !/^[0-9]{1,4}$/.test(s) || Number(s) < 1 || Number(s) > 1000)
+      .map((limit) => `limit=${encodeURIComponent(limit)}`),
+    fc.integer({ min: 1001, max: 1e9 }).map((n) => `limit=${n}`),
+  )
+  .map((query) => ({ why: "bad listing query", method: "GET", path: `/v1/sessions?${query}` }));
+
 const fuzzRequest = fc.oneof(
   badRoute,
   wrongMethod,
   badId,
   badUser,
   badQuery,
+  badListQuery,
   badProperty,
   patchConflict,
   badEncoding,

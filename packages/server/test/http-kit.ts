@@ -42,6 +42,8 @@ export interface ApiBody {
   userId?: string | null;
   version?: string;
   sessions?: ApiBody[];
+  /** The cursor of a `GET /v1/sessions` page. */
+  next?: string | null;
   revoked?: number;
   nodeId?: string;
   region?: string;

@@ -3,7 +3,6 @@
  * @fastify/session on top of the meridian SDK, whose `set` sends only the fields a request
  * changed.
  */
-export { UnsupportedStoreOperationError } from "./errors.ts";
 export type { FieldSerializer, SessionRecord } from "./session-fields.ts";
 export type { NodeCallback } from "./settle.ts";
 export { MeridianStore } from "./meridian-store.ts";

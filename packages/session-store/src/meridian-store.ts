@@ -9,7 +9,6 @@ import {
 } from "@meridian/client";
 import type { Request } from "express";
 import session, { type SessionData } from "express-session";
-import { UnsupportedStoreOperationError } from "./errors.ts";
 import { diffFields, type FieldSnapshot, hashFields } from "./field-snapshot.ts";
 import {
   decodeFields,
@@ -17,6 +16,7 @@ import {
   type FieldSerializer,
   type SessionRecord,
 } from "./session-fields.ts";
+import { prefixedSessions } from "./session-listing.ts";
 import { type NodeCallback, settle } from "./settle.ts";
 import { SnapshotRegistry } from "./snapshot-registry.ts";
 import { checkStoreOptions, type MeridianStoreOptions } from "./store-options.ts";
@@ -44,10 +44,6 @@ function asRecord(s: SessionData): SessionRecord {
   return s as unknown as SessionRecord;
 }
 
-function unsupported<T>(operation: string): Promise<T> {
-  return Promise.reject(new UnsupportedStoreOperationError(operation));
-}
-
 /** Whether `e` says the session is gone for good (deleted, revoked or expired). */
 function isGone(e: unknown): boolean {
   return e instanceof SessionDeletedError || e instanceof SessionExpiredError;
@@ -62,6 +58,8 @@ function isGone(e: unknown): boolean {
  *   A session saved without a load (new, regenerated), or whose user changes, is written whole
  *   with `PUT`.
  * - The time to live comes from `cookie.expires` (else `ttl`); an expiry in the past destroys.
+ * - `all`, `length`, `ids` and `clear` page through `GET /v1/sessions` and see only this store's
+ *   sessions (ids with its prefix), as the answering region holds them.
  * - Every method takes an optional callback and returns a promise.
  * - A save to a session deleted meanwhile (revoked, logged out everywhere) is dropped:
  *   remove-wins, the session stays deleted.
@@ -77,6 +75,7 @@ export class MeridianStore extends session.Store {
   private readonly writeOptions: WriteOptions;
   private readonly readOptions: ReadOptions;
   private readonly pending: SnapshotRegistry;
+  private readonly scanCount: number;
   private readonly now: () => number;
 
   constructor(options: MeridianStoreOptions) {
@@ -92,6 +91,7 @@ export class MeridianStore extends session.Store {
     this.writeOptions = { consistency: options.writeConsistency ?? "local" };
     this.readOptions = { consistency: options.readConsistency ?? "local" };
     this.pending = new SnapshotRegistry(options.pendingSnapshots ?? 10_000);
+    this.scanCount = options.scanCount ?? 100;
     this.now = options.now ?? Date.now;
   }
 
@@ -118,26 +118,42 @@ export class MeridianStore extends session.Store {
     return settle(this.renew(sid, asRecord(sess)), callback).then(() => undefined);
   }
 
-  /** Not served by the meridian API v1: rejects with {@link UnsupportedStoreOperationError}. */
-  override all(
-    callback?: NodeCallback<Record<string, SessionData>>,
-  ): Promise<Record<string, SessionData> | undefined> {
-    return settle(unsupported<Record<string, SessionData>>("all"), callback);
+  /**
+   * Every live session of this store, as an array (express-session's contract), each with its
+   * `id` (without the prefix) as connect-redis gives them.
+   *
+   * @remarks Listed by the answering region, `scanCount` ids per request: a session written in
+   * another region and not replicated yet is missed. For admin code; no framework calls it.
+   */
+  override all(callback?: NodeCallback<SessionData[]>): Promise<SessionData[] | undefined> {
+    const listed = this.collect((s) => {
+      const record = this.recordOf(s);
+      record.id = this.sidOf(s.id);
+      return record as unknown as SessionData;
+    });
+    return settle(listed, callback);
   }
 
-  /** Not served by the meridian API v1: rejects with {@link UnsupportedStoreOperationError}. */
+  /** How many live sessions this store has (see {@link MeridianStore.all} for which). */
   override length(callback?: NodeCallback<number>): Promise<number | undefined> {
-    return settle(unsupported<number>("length"), callback);
+    const count = this.collect((s) => s.id).then((ids) => ids.length);
+    return settle(count, callback);
   }
 
-  /** Not served by the meridian API v1: rejects with {@link UnsupportedStoreOperationError}. */
+  /**
+   * Deletes every live session of this store (ids with its prefix; all of the cluster's when
+   * the prefix is empty), a page at a time; remove-wins, as {@link MeridianStore.destroy}.
+   */
   override clear(callback?: NodeCallback<void>): Promise<void> {
-    return settle(unsupported<void>("clear"), callback).then(() => undefined);
+    return settle(this.removeAll(), callback).then(() => undefined);
   }
 
-  /** Not served by the meridian API v1: rejects with {@link UnsupportedStoreOperationError}. */
+  /** Ids (without the prefix) of every live session of this store, in id order. */
   ids(callback?: NodeCallback<string[]>): Promise<string[] | undefined> {
-    return settle(unsupported<string[]>("ids"), callback);
+    return settle(
+      this.collect((s) => this.sidOf(s.id)),
+      callback,
+    );
   }
 
   /**
@@ -155,7 +171,7 @@ export class MeridianStore extends session.Store {
     const work = this.client
       .listUser(userId)
       .then((list) =>
-        list.filter((s) => s.id.startsWith(this.prefix)).map((s) => s.id.slice(this.prefix.length)),
+        list.filter((s) => s.id.startsWith(this.prefix)).map((s) => this.sidOf(s.id)),
       );
     return settle(work, callback);
   }
@@ -178,6 +194,34 @@ export class MeridianStore extends session.Store {
     return `${this.prefix}${sid}`;
   }
 
+  /** The express-session id of a stored session id that has this store's prefix. */
+  private sidOf(id: string): string {
+    return id.slice(this.prefix.length);
+  }
+
+  /** A stored session as the frameworks take it. */
+  private recordOf(loaded: Session): SessionRecord {
+    const record = decodeFields(loaded.data, this.serializer);
+    // A session written by other code through the SDK has no cookie; the frameworks need one.
+    record.cookie ??= { originalMaxAge: null, path: "/", httpOnly: true };
+    return record;
+  }
+
+  /** Each live session of this store, through `map`, a page at a time. */
+  private async collect<T>(map: (s: Session) => T): Promise<T[]> {
+    const out: T[] = [];
+    for await (const page of prefixedSessions(this.client, this.prefix, this.scanCount)) {
+      out.push(...page.map(map));
+    }
+    return out;
+  }
+
+  private async removeAll(): Promise<void> {
+    for await (const page of prefixedSessions(this.client, this.prefix, this.scanCount)) {
+      await Promise.all(page.map((s) => this.remove(this.sidOf(s.id))));
+    }
+  }
+
   private async read(sid: string): Promise<SessionData | null> {
     const id = this.key(sid);
     if (!SESSION_ID.test(id)) return null;
@@ -188,9 +232,7 @@ export class MeridianStore extends session.Store {
       if (e instanceof SessionNotFoundError || isGone(e)) return null;
       throw e;
     }
-    const record = decodeFields(loaded.data, this.serializer);
-    // A session written by other code through the SDK has no cookie; the frameworks need one.
-    record.cookie ??= { originalMaxAge: null, path: "/", httpOnly: true };
+    const record = this.recordOf(loaded);
     const snapshot: FieldSnapshot = {
       hashes: hashFields(new Map(Object.entries(loaded.data))),
       userId: loaded.userId,

@@ -42,6 +42,11 @@ export interface MeridianStoreOptions {
    * their snapshot (default 10,000). Past that, the oldest save writes the whole session.
    */
   readonly pendingSnapshots?: number;
+  /**
+   * Session ids scanned per listing request of `all`, `length`, `ids` and `clear` (default 100,
+   * 1 to 1,000), as connect-redis's `scanCount` sizes its SCAN calls.
+   */
+  readonly scanCount?: number;
   /** Time source (default `Date.now`); tests inject one. */
   readonly now?: () => number;
 }
@@ -58,6 +63,10 @@ export function checkStoreOptions(o: MeridianStoreOptions): void {
     throw new RangeError("prefix may only hold A-Z, a-z, 0-9, _ and -");
   }
   if (typeof o.ttl === "number" && !(o.ttl > 0)) throw new RangeError("ttl must be positive");
+  const scan = o.scanCount;
+  if (scan !== undefined && !(Number.isInteger(scan) && scan >= 1 && scan <= 1000)) {
+    throw new RangeError("scanCount must be an integer from 1 to 1000");
+  }
   if (o.touchAfter !== undefined && !(o.touchAfter >= 0)) {
     throw new RangeError("touchAfter must be a number of seconds >= 0");
   }

@@ -1,6 +1,6 @@
 import type { SessionData } from "express-session";
 import { afterEach, describe, expect, it } from "vitest";
-import { UnsupportedStoreOperationError } from "../src/index.ts";
+import { UnauthorizedError } from "@meridian/client";
 import { cookieIn, SID, type StoreSetup, storeSetup } from "./store-setup.ts";
 
 /** A session object as a test builds it; the store sees any object. */
@@ -165,16 +165,27 @@ describe("MeridianStore on a fake cluster", () => {
       }),
     );
     expect(viaCallback).toEqual({ err: null, n: 1 });
+    const counted = await s.run(
+      new Promise<unknown>((resolve) => {
+        void s!.store.length((err, n) => resolve({ err, n }));
+      }),
+    );
+    expect(counted).toEqual({ err: null, n: 1 });
+    // A 401 is never retried: the call fails at once, through the callback only.
+    s.cluster.requireToken("secret");
+    let settled: unknown = "pending";
     const failure = await s.run(
       new Promise<unknown>((resolve) => {
         const p = s!.store.length((err) => resolve(err));
-        void p.then((v) => expect(v).toBeUndefined());
+        void p.then((v) => {
+          settled = v;
+        });
       }),
     );
-    expect(failure).toBeInstanceOf(UnsupportedStoreOperationError);
-    await expect(s.run(s.store.all())).rejects.toMatchObject({ code: "MERIDIAN_ERR_UNSUPPORTED" });
-    await expect(s.run(s.store.ids())).rejects.toBeInstanceOf(UnsupportedStoreOperationError);
-    await expect(s.run(s.store.clear())).rejects.toBeInstanceOf(UnsupportedStoreOperationError);
+    expect(failure).toBeInstanceOf(UnauthorizedError);
+    expect(settled).toBeUndefined();
+    await expect(s.run(s.store.all())).rejects.toBeInstanceOf(UnauthorizedError);
+    s.cluster.requireToken(undefined);
     expect(await s.run(s.store.get("not a valid id"))).toBeNull();
     await s.run(s.store.destroy(SID));
     expect(await s.run(s.store.get(SID))).toBeNull();

@@ -1,4 +1,4 @@
-import { createClient } from "@meridian/client";
+import { createClient, type MeridianClient } from "@meridian/client";
 import { FakeCluster, seededRng, VirtualClock } from "@meridian/client/testing";
 import { MeridianStore, type MeridianStoreOptions } from "../src/index.ts";
 
@@ -6,6 +6,8 @@ import { MeridianStore, type MeridianStoreOptions } from "../src/index.ts";
 export interface StoreSetup {
   readonly clock: VirtualClock;
   readonly cluster: FakeCluster;
+  /** The client under the store, for writes of other code and for more stores. */
+  readonly client: MeridianClient;
   readonly store: MeridianStore;
   run<T>(operation: Promise<T>): Promise<T>;
   /** Requests other than health probes, as `METHOD path`. */
@@ -32,6 +34,7 @@ export function storeSetup(
   return {
     clock,
     cluster,
+    client,
     store,
     run: (op) => clock.run(op),
     calls: () =>

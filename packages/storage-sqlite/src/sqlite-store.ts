@@ -245,6 +245,11 @@ export class SqliteStore implements Store {
     return this.q.expiredBefore.all(t, limit).map((r) => r.id);
   }
 
+  sessionIds(after: string | undefined, limit: number): string[] {
+    // SQLite reads a negative LIMIT as none at all.
+    return this.q.sessionIds.all(after ?? "", Math.max(0, limit)).map((r) => r.id);
+  }
+
   tombstones(limit: number, after?: string): string[] {
     return this.q.tombstones.all(after ?? "", limit).map((r) => r.id);
   }

@@ -54,6 +54,9 @@ export function prepareStatements(db: Database.Database) {
     sessionPage: db.prepare<[string, number], { id: string; user_id: string | null }>(
       "SELECT id, user_id FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
     ),
+    sessionIds: db.prepare<[string, number], { id: string }>(
+      "SELECT id FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
+    ),
     registersOf: db.prepare<[string], StoredRow>(
       "SELECT key, kind, payload FROM registers WHERE session_id = ?",
     ),

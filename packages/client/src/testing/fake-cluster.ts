@@ -1,5 +1,6 @@
 import { packValue, unpackValue } from "@meridian/core";
 import type { FetchInit, FetchLike } from "../region-request.ts";
+import { scanSessionIds } from "./fake-list.ts";
 import { type FakeOp, type FakeSession, foldSession } from "./fake-sessions.ts";
 import type { VirtualClock } from "./virtual-clock.ts";
 
@@ -51,9 +52,9 @@ const ID = /^[A-Za-z0-9_-]{16,256}$/;
  * An in-memory meridian cluster behind a fake `fetch`, with scripted faults per region.
  *
  * @remarks Speaks the HTTP API v1 in msgpack (errors in JSON) closely enough for SDK and store
- * tests. Replication is explicit: a write is seen only by its region until
- * {@link FakeCluster.replicate}; a read with `after` naming an unseen write answers 503
- * `MERIDIAN_ERR_VERSION_UNAVAILABLE`. Time is the {@link VirtualClock}'s.
+ * tests, listing (`GET /v1/sessions`) included. Replication is explicit: a write is seen only by
+ * its region until {@link FakeCluster.replicate}; a read with `after` naming an unseen write
+ * answers 503 `MERIDIAN_ERR_VERSION_UNAVAILABLE`. Time is the {@link VirtualClock}'s.
  */
 export class FakeCluster {
   /** Every request, in arrival order. */
@@ -158,6 +159,7 @@ export class FakeCluster {
     if (v1 !== "v1") return { status: 404, body: apiError("MERIDIAN_ERR_NO_ROUTE", "no route") };
     if (kind === "users" && key !== undefined) return this.serveUser(region, method, key);
     if (kind !== "sessions") return { status: 404, body: apiError("MERIDIAN_ERR_NO_ROUTE", "no") };
+    if (key === undefined && method === "GET") return this.list(region, u.searchParams);
     if (key === undefined && method === "POST") {
       return this.write(region, randomId(this.ops.length), "replace", body, 201);
     }
@@ -187,6 +189,18 @@ export class FakeCluster {
       return { status: 404, body: apiError("MERIDIAN_ERR_NOT_FOUND", "not found") };
     }
     return { status: 200, body: sessionBody(s, `${s.newest}.${this.ops[s.newest]?.region}`) };
+  }
+
+  private list(region: string, query: URLSearchParams): Answer {
+    const seen = this.seenBy(region);
+    const stored = this.ops.filter((o) => seen.has(o.index)).map((o) => o.id);
+    const scan = scanSessionIds(stored, query);
+    if (!scan.ok) return { status: 400, body: apiError(scan.code, scan.message) };
+    const sessions = scan.ids
+      .map((id) => this.session(region, id))
+      .filter((s): s is FakeSession => this.status(s) === "live")
+      .map((s) => sessionBody(s, `${s.newest}.${this.ops[s.newest]?.region}`));
+    return { status: 200, body: { sessions, next: scan.next } };
   }
 
   private write(

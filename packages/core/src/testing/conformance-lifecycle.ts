@@ -1,10 +1,37 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Store } from "../store.ts";
-import { TEST_EPOCH_MS } from "./arbitraries.ts";
+import { sessionIdArb, TEST_EPOCH_MS } from "./arbitraries.ts";
 import { testDelta, testSessionId, testStamp } from "./fixtures.ts";
+import { propertyParams } from "./seed.ts";
 import type { ConformanceContext } from "./store-conformance.ts";
 
-/** Expiry sweeps, tombstone listing and the purged-id memory that keeps GC from resurrecting. */
+const PROPERTY_TIMEOUT_MS = 600_000;
+
+/**
+ * Every id `sessionIds` gives when walked page by page with `limit`, checking that each page
+ * holds at most `limit` ids, all strictly after the cursor and increasing.
+ */
+function walkSessionIds(store: Store, limit: number): string[] {
+  const out: string[] = [];
+  let after: string | undefined;
+  for (let pages = 0; pages <= 10_000; pages++) {
+    const page = store.sessionIds(after, limit);
+    expect(page.length).toBeLessThanOrEqual(limit);
+    for (const id of page) {
+      if (after !== undefined) expect(id > after).toBe(true);
+      after = id;
+      out.push(id);
+    }
+    if (page.length < limit) return out;
+  }
+  throw new Error("sessionIds paging does not terminate");
+}
+
+/**
+ * Expiry sweeps, the id cursor over every stored session, tombstone listing and the purged-id
+ * memory that keeps GC from resurrecting.
+ */
 export function lifecycleTests<S extends Store>(ctx: ConformanceContext<S>): void {
   const a = testSessionId("a");
   const b = testSessionId("b");
@@ -44,6 +71,77 @@ export function lifecycleTests<S extends Store>(ctx: ConformanceContext<S>): voi
         expect(store.expiredBefore(at(60), 10)).toEqual([]);
       });
     });
+  });
+
+  describe("sessionIds", () => {
+    // Digits, upper case, "_" and lower case sort by code unit ("0" < "B" < "_" < "a"), and a
+    // longer id after its own prefix: a case-folding or locale collation would get these wrong.
+    const digit = testSessionId("0");
+    const upper = testSessionId("B");
+    const under = "sess__".padEnd(16, "-");
+    const longer = `${a}x`;
+
+    it("lists stored ids in id order, tombstones and expired sessions included, after a cursor", async () => {
+      await ctx.withStore((store) => {
+        store.applyDeltas([
+          testDelta(longer, testStamp("eu", 1), { set: { k: 1 } }),
+          testDelta(a, testStamp("eu", 2), { set: { k: 1 }, expiresAt: at(1) }),
+          testDelta(under, testStamp("eu", 3), { deleted: true }),
+          testDelta(upper, testStamp("eu", 4), { set: { k: 1 } }),
+          testDelta(digit, testStamp("eu", 5), { set: { k: 1 } }),
+        ]);
+        const all = [digit, upper, under, a, longer];
+        expect(store.sessionIds(undefined, 10)).toEqual(all);
+        expect(store.sessionIds(undefined, 2)).toEqual([digit, upper]);
+        expect(store.sessionIds(upper, 2)).toEqual([under, a]);
+        expect(store.sessionIds(a, 10)).toEqual([longer]);
+        // A cursor that is not itself stored still splits the order where it falls.
+        expect(store.sessionIds("sess_A---------x", 10)).toEqual([upper, under, a, longer]);
+        expect(store.sessionIds(longer, 10)).toEqual([]);
+        expect(store.sessionIds(undefined, 0)).toEqual([]);
+      });
+    });
+
+    it("leaves purged ids out", async () => {
+      await ctx.withStore((store) => {
+        store.applyDeltas([
+          testDelta(a, testStamp("eu", 1), { set: { k: 1 } }),
+          testDelta(b, testStamp("eu", 2), { deleted: true }),
+          testDelta(c, testStamp("eu", 3), { set: { k: 1 } }),
+        ]);
+        store.purgeSession(b);
+        expect(store.sessionIds(undefined, 10)).toEqual([a, c]);
+        expect(store.sessionIds(a, 10)).toEqual([c]);
+      });
+    });
+
+    it(
+      "pages through every stored id exactly once, whatever the page size and the cursor",
+      async () => {
+        const prop = fc.asyncProperty(
+          fc.uniqueArray(sessionIdArb(), { maxLength: 30 }),
+          fc.integer({ min: 1, max: 7 }),
+          sessionIdArb(),
+          async (ids, limit, cursor) => {
+            await ctx.withStore((store) => {
+              store.applyDeltas(
+                ids.map((id, i) =>
+                  testDelta(id, testStamp("eu", i + 1), i % 3 === 0 ? { deleted: true } : {}),
+                ),
+              );
+              const sorted = [...ids].sort();
+              expect(walkSessionIds(store, limit)).toEqual(sorted);
+              expect(store.sessionIds(cursor, limit)).toEqual(
+                sorted.filter((id) => id > cursor).slice(0, limit),
+              );
+            });
+          },
+        );
+        const runs = Math.ceil(ctx.runs / 5);
+        await fc.assert(prop, propertyParams(`${ctx.name}: sessionIds`, runs));
+      },
+      PROPERTY_TIMEOUT_MS,
+    );
   });
 
   describe("tombstones and purge", () => {

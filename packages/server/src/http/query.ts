@@ -1,4 +1,4 @@
-import { ValidationError } from "@meridian/core";
+import { isSessionId, ValidationError } from "@meridian/core";
 import type { Consistency } from "../session-service.ts";
 
 const LEVELS: readonly Consistency[] = ["local", "quorum", "all"];
@@ -36,4 +36,43 @@ export function afterOf(query: URLSearchParams): string | undefined {
   const v = single(query, "after");
   if (v === "") throw new ValidationError("after must be a version token");
   return v;
+}
+
+/** Sessions a page of `GET /v1/sessions` scans when the query names no `limit`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
+/** Most sessions a page of `GET /v1/sessions` may scan. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** The cursor and size of one page of `GET /v1/sessions`. */
+export interface ListPage {
+  /** List ids strictly after this session id; undefined starts at the first. */
+  readonly after: string | undefined;
+  /** Stored ids to scan, 1 to {@link MAX_LIST_LIMIT}. */
+  readonly limit: number;
+}
+
+/**
+ * The `after` and `limit` query parameters of `GET /v1/sessions`.
+ *
+ * @remarks Here `after` is a session id (the `next` of the previous page), not a version token.
+ * `limit` is plain decimal digits, 1 to {@link MAX_LIST_LIMIT} (default
+ * {@link DEFAULT_LIST_LIMIT}): `1e2`, `+5` or `10.0` are refused, not guessed at.
+ * @throws ValidationError (400): `MERIDIAN_ERR_BAD_ID` for a bad `after`, `MERIDIAN_ERR_INVALID`
+ * for a bad `limit` or a repeated parameter.
+ */
+export function listPageOf(query: URLSearchParams): ListPage {
+  const after = single(query, "after");
+  if (after !== undefined && !isSessionId(after)) {
+    throw new ValidationError(
+      "after must be a session id ([A-Za-z0-9_-]{16,256})",
+      "MERIDIAN_ERR_BAD_ID",
+    );
+  }
+  const raw = single(query, "limit");
+  const limit = raw === undefined ? DEFAULT_LIST_LIMIT : Number(raw);
+  if (raw !== undefined && (!/^[0-9]{1,4}$/.test(raw) || limit < 1 || limit > MAX_LIST_LIMIT)) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  }
+  return { after, limit };
 }

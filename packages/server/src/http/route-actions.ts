@@ -4,7 +4,7 @@ import { NotReadyError } from "../errors.ts";
 import type { HttpDeps } from "./handler.ts";
 import type { InputLimits } from "./input-rules.ts";
 import { parseCreate, parsePatch, parseReplace, parseTouch } from "./parse-input.ts";
-import { afterOf, consistencyOf } from "./query.ts";
+import { afterOf, consistencyOf, listPageOf } from "./query.ts";
 import type { Reply } from "./respond.ts";
 import type { RouteName } from "./router.ts";
 import { sessionBody, touchBody } from "./session-json.ts";
@@ -64,6 +64,12 @@ export const ROUTE_ACTIONS: Readonly<Record<RouteName, RouteAction>> = {
     const write = parseCreate(await ctx.body(), limitsOf(ctx.deps));
     const answer = await ctx.deps.service.create(write, c);
     return { status: 201, body: sessionBody(answer), version: answer.version };
+  },
+
+  list_sessions(ctx) {
+    const { after, limit } = listPageOf(ctx.query);
+    const page = ctx.deps.service.list(after, limit);
+    return { status: 200, body: { sessions: page.sessions.map(sessionBody), next: page.next } };
   },
 
   async get_session(ctx) {

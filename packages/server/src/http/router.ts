@@ -9,6 +9,7 @@ import { MethodNotAllowedError, NoRouteError } from "./http-errors.ts";
  */
 export type RouteName =
   | "create_session"
+  | "list_sessions"
   | "get_session"
   | "put_session"
   | "patch_session"
@@ -44,6 +45,7 @@ const route = (name: RouteName, method: string, path: string): Route => ({
  */
 export const ROUTES: readonly Route[] = [
   route("create_session", "POST", "/v1/sessions"),
+  route("list_sessions", "GET", "/v1/sessions"),
   route("get_session", "GET", "/v1/sessions/:id"),
   route("put_session", "PUT", "/v1/sessions/:id"),
   route("patch_session", "PATCH", "/v1/sessions/:id"),

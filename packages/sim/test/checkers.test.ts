@@ -1,0 +1,167 @@
+import {
+  checkClocks,
+  checkConvergence,
+  checkDeletes,
+  checkExpiry,
+  checkGarbageCollection,
+  checkHistory,
+  checkLostWrites,
+  checkLwwOracle,
+  checkQuorumReads,
+  checkVersionTokens,
+  type OpAnswer,
+} from "@meridian/sim";
+import { describe, expect, it } from "vitest";
+import { finals, fragment, history, op, stamp, write } from "./history-kit.ts";
+
+const ID = "session-000000000001";
+const w1 = fragment(ID, stamp(100, "eu-1", 1), { a: "o1a" });
+const w2 = fragment(ID, stamp(200, "us-1", 1), { a: "o2a" });
+const writeOps = [
+  op(1, { type: "put", set: { a: "o1a" }, consistency: "quorum", answer: answer("o1a", "1.eu-1") }),
+  op(2, {
+    type: "put",
+    region: "us",
+    incarnation: "us#1",
+    set: { a: "o2a" },
+    consistency: "quorum",
+    answer: answer("o2a", "1.us-1"),
+  }),
+];
+
+function answer(a: string | undefined, version: string): OpAnswer {
+  const data: Record<string, string> = a === undefined ? {} : { a };
+  return { id: ID, data, expiresAt: null, userId: null, version };
+}
+
+describe("checkers pass a correct history", () => {
+  it("finds nothing wrong when the newest write wins everywhere", () => {
+    const h = history({
+      ops: [...writeOps, op(3, { consistency: "quorum", answer: answer("o2a", "1.us-1") })],
+      writes: [write(1, w1), write(2, w2)],
+      final: finals([w2]),
+    });
+    expect(checkHistory(h)).toEqual([]);
+  });
+});
+
+describe("checkers fail a broken history", () => {
+  it("convergence: different digests", () => {
+    const f = finals([w2]);
+    const h = history({ final: [f[0]!, { ...f[1]!, digest: "other" }, f[2]!] });
+    expect(checkConvergence(h)).toHaveLength(1);
+  });
+
+  it("oracle and lost writes: an older write won", () => {
+    const h = history({ ops: writeOps, writes: [write(1, w1), write(2, w2)], final: finals([w1]) });
+    expect(checkLwwOracle(h).length).toBeGreaterThan(0);
+    expect(checkLostWrites(h).length).toBeGreaterThan(0);
+  });
+
+  it("oracle: a register no write made", () => {
+    const h = history({ ops: writeOps.slice(0, 1), writes: [write(1, w1)], final: finals([w2]) });
+    expect(checkLwwOracle(h).some((v) => v.message.includes("nobody made"))).toBe(true);
+  });
+
+  it("quorum reads: a quorum read older than a completed quorum write", () => {
+    const h = history({
+      ops: [...writeOps, op(3, { consistency: "quorum", answer: answer("o1a", "1.eu-1") })],
+      writes: [write(1, w1), write(2, w2)],
+      final: finals([w2]),
+    });
+    expect(checkQuorumReads(h)).toHaveLength(1);
+  });
+
+  it("version tokens: a read after a token that misses its write", () => {
+    const h = history({
+      ops: [...writeOps, op(3, { after: "1.us-1", answer: answer("o1a", "1.eu-1") })],
+      writes: [write(1, w1), write(2, w2)],
+      final: finals([w2]),
+    });
+    expect(checkVersionTokens(h)).toHaveLength(1);
+  });
+
+  it("deletes: a session read on the node that deleted it", () => {
+    const del = fragment(ID, stamp(300, "eu-1", 2), {}, { deleted: stamp(300, "eu-1", 2) });
+    const h = history({
+      ops: [...writeOps, op(3, { type: "delete" }), op(4, { answer: answer("o2a", "1.us-1") })],
+      writes: [write(1, w1), write(2, w2), write(3, del)],
+      final: finals([{ ...w2, deleted: stamp(300, "eu-1", 2) }]),
+    });
+    expect(checkDeletes(h)).toHaveLength(1);
+  });
+
+  it("expiry: served, then expired, then served again on one node", () => {
+    const h = history({
+      ops: [
+        op(1, { answer: answer("o1a", "1.eu-1") }),
+        op(2, { status: "fail", code: "MERIDIAN_ERR_NOT_FOUND" }),
+        op(3, { answer: answer("o1a", "1.eu-1") }),
+      ],
+    });
+    expect(checkExpiry(h)).toHaveLength(1);
+  });
+
+  it("expiry: an extension by a write issued after the node saw the session expire", () => {
+    const extended = (wall: number) =>
+      history({
+        ops: [
+          op(1, { answer: answer("o1a", "1.eu-1") }),
+          op(2, {
+            type: "put",
+            status: "fail",
+            code: "MERIDIAN_ERR_SESSION_EXPIRED",
+            nodeNow: 5_000,
+          }),
+          op(3, { answer: { ...answer("o1a", "1.eu-1"), expiresAt: 90_000 } }),
+        ],
+        writes: [
+          write(
+            undefined,
+            fragment(
+              ID,
+              stamp(wall, "us-1", 1),
+              {},
+              { expiresAt: { at: 90_000, stamp: stamp(wall, "us-1", 1) } },
+            ),
+          ),
+        ],
+      });
+    // Made before the node saw it expire (a concurrent write across a partition): touch wins.
+    expect(checkExpiry(extended(4_000))).toEqual([]);
+    // Made after: a write brought an expired session back.
+    expect(checkExpiry(extended(6_000))).toHaveLength(1);
+  });
+
+  it("clocks: a restart that issues a smaller timestamp", () => {
+    const h = history({
+      clocks: [
+        { nodeId: "eu-1", incarnation: "eu#1", wall: 500, logical: 0, at: 1 },
+        { nodeId: "eu-1", incarnation: "eu#2", wall: 400, logical: 3, at: 2 },
+      ],
+    });
+    expect(checkClocks(h)).toHaveLength(1);
+  });
+
+  it("clocks: later writes of one origin with smaller timestamps in a final state", () => {
+    const a = fragment(ID, stamp(500, "eu-1", 1), { a: "o1a" });
+    const b = fragment(ID, stamp(400, "eu-1", 2), { b: "o2b" });
+    const both = { ...a, fields: new Map([...a.fields, ...b.fields]) };
+    expect(checkClocks(history({ final: finals([both]) }))).toHaveLength(3);
+  });
+
+  it("garbage collection: a purged session served again, and live at the end", () => {
+    const h = history({
+      ops: [op(5, { answer: answer("o1a", "1.eu-1") })],
+      writes: [write(1, w1)],
+      nodeEvents: [
+        { type: "purge", region: "eu", incarnation: "eu#1", at: 10, wiped: false, sessionId: ID },
+      ],
+      final: finals([w1]),
+    });
+    const found = checkGarbageCollection(h).map((v) => v.message);
+    expect(found.some((m) => m.includes("neither deleted nor expired"))).toBe(true);
+    expect(found.some((m) => m.includes("after it purged"))).toBe(true);
+    expect(found.some((m) => m.includes("live at the end"))).toBe(true);
+  });
+});
