@@ -82,7 +82,16 @@ try {
       sections.push({
         id: w.id,
         title: w.title,
-        summary: [],
+        summary: [
+          {
+            figure: "workload failed",
+            value: (e instanceof Error ? e.message : String(e)).slice(0, 120),
+            peer: "–",
+            ratio: "–",
+            target: "–",
+            meets: false,
+          },
+        ],
         body: ["**This workload failed:**", "", "```", message, "```"],
       });
     } finally {

@@ -19,6 +19,8 @@ export interface ClusterPeer {
 export interface ClusterView {
   readonly nodeId: string;
   readonly region: string;
+  /** Sessions stored (tombstones included), when the node reports it. */
+  readonly sessionCount?: number;
   readonly peers: readonly ClusterPeer[];
 }
 

@@ -58,7 +58,9 @@ export const overwrites: Workload = {
     let pageSize = 0;
     try {
       for (let n = 1; n <= total; n++) {
-        const a = await clients[n % clients.length]!.call("PATCH", `/v1/sessions/${ID}`, {
+        // Regions in turn, eu first: every checkpoint (1, 10, 100…) is a write made at eu, the
+        // region whose file is read, so the reading never races replication.
+        const a = await clients[(n - 1) % clients.length]!.call("PATCH", `/v1/sessions/${ID}`, {
           set: { cart: cart(n) },
         });
         if (a.status !== 200 && a.status !== 201) throw new Error(`PATCH answered ${a.status}`);

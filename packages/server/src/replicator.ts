@@ -113,6 +113,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   }>();
   /** The latest version vector each other region sent us, by region (latest incarnation). */
   private readonly knownVectors = new Map<string, { nodeId: string; vv: VersionVector }>();
+  /** The latest sync round served on each link (rounds of one requester only grow). */
+  private readonly lastServed = new WeakMap<PeerLink, number>();
   private nextRound = 1;
   private nextReq = 1;
   private syncTimer: Timer | undefined;
@@ -300,6 +302,11 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
         this.onAck(link.peerId, message.dots);
         return;
       case "sync-request":
+        // Each round is served once per link, and never after a later one: served twice (a
+        // duplicated request) with different snapshots, the requester could complete the round
+        // with one serve's chunks and the other's vector (found by the simulator).
+        if (message.round <= (this.lastServed.get(link) ?? 0)) return;
+        this.lastServed.set(link, message.round);
         this.knownVectors.set(link.region, { nodeId: link.peerId, vv: message.vv });
         this.serveSync(link, message.round, message.vv);
         return;

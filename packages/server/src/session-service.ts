@@ -313,8 +313,11 @@ export class SessionService {
     );
     if (merged === undefined) return undefined;
     const mergedBytes = Buffer.from(sessionBytes(merged));
+    // Compared with what is stored, not with `local`: after a read with `after`, `local` may be
+    // a merged state this node refused to store (found by the simulator).
+    const stored = this.replica.get(id);
     let refused = false;
-    if (local === undefined || !mergedBytes.equals(sessionBytes(local))) {
+    if (stored === undefined || !mergedBytes.equals(sessionBytes(stored))) {
       refused = this.replica.applyStates([merged]) > 0;
     }
     const behind = [...replies.entries()]

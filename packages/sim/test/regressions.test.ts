@@ -1,4 +1,10 @@
-import { checkSchedule, type Schedule, type SimConsistency, type Step } from "@meridian/sim";
+import {
+  checkSchedule,
+  type Schedule,
+  type SimConsistency,
+  type SimulationOptions,
+  type Step,
+} from "@meridian/sim";
 import { describe, expect, it } from "vitest";
 
 /** Hand-written schedules for bugs the simulator found; each failed before its fix. */
@@ -67,6 +73,9 @@ describe("simulator regressions", () => {
       { kind: "op", at: 3100, region: 2, op: patch(["b"], "local") },
       { kind: "op", at: 3300, region: 1, op: patch(["a"], "quorum") },
       { kind: "op", at: 4000, region: 0, op: get("quorum") },
+      // With a version token as well: the quorum read then starts from the merged state the
+      // `after` read could not store (campaign seed 401529, 5 regions).
+      { kind: "op", at: 4500, region: 0, op: { ...get("quorum"), after: true } },
     ]);
     expect(violations).toEqual([]);
   });
@@ -143,6 +152,32 @@ describe("simulator regressions", () => {
     expect(violations.map((v) => v.checker)).toContain("garbage-collection");
     expect(violations.map((v) => v.checker)).toContain("convergence");
   });
+
+  it("OPEN DESIGN GAP: a region that never saw an expired session revives it with a write", async () => {
+    // Found by `pnpm sim --seeds 1500 --from 400000 --regions 5 --max-faults 10 --max-ops 80`
+    // (seed 400702). expiresAt merges by maximum, so a PUT of the same id at a region that never
+    // received the session (partitioned, or restarted on a wiped disk) gives it a later expiry
+    // that revives it everywhere after the heal, until the janitor's grace period turns it into
+    // a tombstone. DESIGN.md says no write brings an expired session back; fixing it needs an
+    // expiry that wins over writes made after it (a merge-rule change), so this documents the
+    // gap: when it is closed, the expectation flips to `toEqual([])`.
+    const violations = await violationsOf(
+      [
+        {
+          kind: "fault",
+          at: 0,
+          fault: { type: "partition", shape: "isolate", target: 2, durationMs: 20_000 },
+        },
+        { kind: "op", at: 3000, region: 0, op: put(["a"], "local", 3) },
+        { kind: "op", at: 4000, region: 1, op: get("local") },
+        { kind: "op", at: 7000, region: 1, op: get("local") },
+        { kind: "op", at: 8000, region: 2, op: put(["b"], "local", 60) },
+        { kind: "op", at: 25_000, region: 1, op: get("local") },
+      ],
+      { gc: "off" },
+    );
+    expect(violations.map((v) => v.checker)).toEqual(["expiry"]);
+  });
 });
 
 function put(set: string[], consistency: SimConsistency = "local", ttlS: number | null = null) {
@@ -157,7 +192,7 @@ function patch(set: string[], consistency: SimConsistency) {
   return { type: "patch" as const, key: 0, consistency, set, unset: [] };
 }
 
-async function violationsOf(steps: Step[]) {
+async function violationsOf(steps: Step[], options: SimulationOptions = {}) {
   const schedule: Schedule = { seed: 5, regions: ["eu", "us", "ap"], storage: "memory", steps };
-  return (await checkSchedule(schedule)).violations;
+  return (await checkSchedule(schedule, options)).violations;
 }
