@@ -518,6 +518,10 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     if (r === undefined) return;
     if (r.received.has(index)) return;
     r.received.add(index);
+    // A round that is still delivering is alive: only a silent round is abandoned as lost, so a
+    // long catch-up is never restarted (and sent twice) halfway through.
+    const peer = this.peers.get(link.peerId);
+    if (peer !== undefined && peer.syncing === round) peer.syncStartedAt = this.replica.now();
     r.sessions += sessions.length;
     if (this.replica.applyStates(sessions) > 0) {
       r.refused = true;
