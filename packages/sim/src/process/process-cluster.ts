@@ -150,6 +150,15 @@ export class ProcessCluster {
     });
   }
 
+  /** The last lines each node wrote to stderr, for failure reports. */
+  stderrTails(lines = 20): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [region, node] of this.nodes) {
+      out[region] = node.stderr.split("\n").slice(-lines).join("\n");
+    }
+    return out;
+  }
+
   /** Kills what still runs and removes the data. */
   async close(): Promise<void> {
     await Promise.all([...this.nodes.values()].map((n) => n.stop()));

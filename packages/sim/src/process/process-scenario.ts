@@ -20,6 +20,8 @@ export interface ProcessScenario {
 export interface ProcessOutcome {
   readonly history: History;
   readonly violations: Violation[];
+  /** The last stderr lines of each node, by region (for failure reports). */
+  readonly stderr: Readonly<Record<string, string>>;
 }
 
 const REGIONS = ["eu", "us", "ap"] as const;
@@ -77,7 +79,7 @@ export async function runProcessScenario(s: ProcessScenario): Promise<ProcessOut
       maxObservedSkewMs: 0,
       final,
     };
-    return { history, violations: checkHistory(history) };
+    return { history, violations: checkHistory(history), stderr: cluster.stderrTails() };
   } finally {
     await cluster.close();
   }
