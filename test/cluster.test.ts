@@ -120,6 +120,7 @@ describe("three-region cluster over real HTTP and WebSockets", () => {
     ).toBe(200);
     c.healAll();
     await c.converge();
+    await waitFor(() => c.nodes.every((n) => n.replicator.connectedPeers() === 2), "reconnect");
     const r = await call("GET", `${c.url("eu")}/v1/sessions/${id}?consistency=all`);
     expect(r.status).toBe(200);
     expect(r.body.data).toEqual({ x: 1, y: 2 });

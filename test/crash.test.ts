@@ -90,6 +90,11 @@ describe("kill -9 of a node during writes (real processes)", () => {
       "ap to catch up",
       60_000,
     );
+    await waitFor(
+      async () => (await call("GET", `${eu.url}/v1/sessions/${acked.at(-1)}`)).status === 200,
+      "eu to receive ap's last acknowledged write",
+      60_000,
+    );
     for (const id of everything) {
       expect((await call("GET", `${ap.url}/v1/sessions/${id}`)).status, id).toBe(200);
       expect((await call("GET", `${eu.url}/v1/sessions/${id}`)).status, id).toBe(200);
