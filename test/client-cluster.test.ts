@@ -6,6 +6,7 @@ import {
 } from "@meridian/client";
 import { afterEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
+import { freePorts } from "@meridian/server/testing";
 import { TestCluster, waitFor } from "./cluster-kit.ts";
 
 describe("client SDK against a real three-region cluster", () => {
@@ -110,5 +111,47 @@ describe("client SDK against a real three-region cluster", () => {
       code: "MERIDIAN_ERR_SESSION_DELETED",
       status: 410,
     });
+  });
+
+  it("gives the same answers and errors over the channel and over HTTP", async () => {
+    cluster = await TestCluster.start(["eu", "us"]);
+    const outcomes: unknown[] = [];
+    for (const transport of ["channel", "http"] as const) {
+      const client = createClient({
+        regions: { eu: cluster.url("eu"), us: cluster.url("us") },
+        localRegion: "eu",
+        transport,
+      });
+      clients.push(client);
+      const s = await client.create({ data: { cart: [1, 2], at: new Date(5) }, ttl: 600 });
+      const patched = await client.patch(s.id, { set: { n: 1 }, unset: ["at"] });
+      const read = await client.get(s.id);
+      await client.delete(s.id);
+      const gone = await client.get(s.id).catch((e: Error) => e.constructor.name);
+      const bad = await client.get("short").catch((e: Error) => e.constructor.name);
+      outcomes.push({ data: read.data, patched: patched.data, gone, bad });
+    }
+    const [channel, http] = outcomes;
+    expect(channel).toEqual(http);
+    expect(channel).toMatchObject({
+      data: { cart: [1, 2], n: 1 },
+      gone: "SessionDeletedError",
+    });
+  });
+
+  it("over the channel, fails over from a region nobody listens on", async () => {
+    cluster = await TestCluster.start(["eu", "us"]);
+    const [deadPort] = await freePorts(1);
+    const client = createClient({
+      regions: { eu: `http://127.0.0.1:${deadPort}`, us: cluster.url("us") },
+      localRegion: "eu",
+      backoff: { baseMs: 1, capMs: 5 },
+    });
+    clients.push(client);
+    const failovers: string[] = [];
+    client.on("failover", (e) => failovers.push(`${e.from}->${e.to}:${e.cause.code}`));
+    const s = await client.create({ data: { a: 1 }, ttl: 600 });
+    expect((await client.get(s.id)).data).toEqual({ a: 1 });
+    expect(failovers[0]).toBe("eu->us:MERIDIAN_ERR_UNREACHABLE");
   });
 });

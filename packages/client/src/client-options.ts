@@ -31,7 +31,15 @@ export interface ClientOptions {
   readonly probeIntervalMs?: number;
   /** Sessions whose last version token is remembered (default 10,000). */
   readonly trackedSessions?: number;
-  /** `fetch` to use (default: the global one). */
+  /**
+   * How requests travel (default `"channel"`, or `"http"` when `fetch` is given).
+   *
+   * @remarks `"channel"`: one WebSocket per region (`/v1/channel`) carries every call, pipelined,
+   * in msgpack; the fast way. `"http"`: one HTTP request per call through `fetch`, for
+   * environments where WebSockets cannot pass. Same API, same errors, same failover either way.
+   */
+  readonly transport?: "channel" | "http";
+  /** `fetch` to use with the `"http"` transport (default: the global one). */
   readonly fetch?: FetchLike;
   /**
    * Randomness for backoff jitter and client-made session ids (default: the OS CSPRNG).
@@ -59,6 +67,7 @@ export interface ResolvedClientOptions {
   readonly failuresBeforeDown: number;
   readonly probeIntervalMs: number;
   readonly trackedSessions: number;
+  readonly transport: "channel" | "http";
   readonly fetch: FetchLike;
   readonly rng: Rng;
   readonly clock: ClientClock;
@@ -101,6 +110,7 @@ export function resolveClientOptions(o: ClientOptions): ResolvedClientOptions {
     failuresBeforeDown: Math.floor(positive("failuresBeforeDown", o.failuresBeforeDown ?? 3)),
     probeIntervalMs: positive("probeIntervalMs", o.probeIntervalMs ?? 2000),
     trackedSessions: Math.floor(positive("trackedSessions", o.trackedSessions ?? 10_000)),
+    transport: o.transport ?? (o.fetch === undefined ? "channel" : "http"),
     fetch: o.fetch ?? ((url, init) => fetch(url, init)),
     rng: o.rng ?? cryptoRng,
     clock: o.clock ?? systemClock,

@@ -1,7 +1,8 @@
 import type { Rng } from "@meridian/core";
 import type { ClientEvents } from "./client-events.ts";
 import { type ClientOptions, resolveClientOptions } from "./client-options.ts";
-import type { ApiRequest } from "./region-request.ts";
+import { ChannelTransport } from "./region-channel.ts";
+import { type ApiRequest, httpTransport } from "./region-request.ts";
 import { RegionRouter, type RoutedAnswer } from "./region-router.ts";
 import { type RegionStatus, RegionTable } from "./region-table.ts";
 import type { RetryPolicy } from "./retry-policy.ts";
@@ -52,8 +53,10 @@ export class MeridianClient {
     this.versions = new SessionVersions(o.trackedSessions);
     this.rng = o.rng;
     this.router = new RegionRouter(this.table, {
-      fetch: o.fetch,
-      headers: o.headers,
+      transport:
+        o.transport === "channel"
+          ? new ChannelTransport(o.clock, o.headers)
+          : httpTransport(o.fetch, o.clock, o.headers),
       clock: o.clock,
       rng: o.rng,
       timeoutMs: o.timeoutMs,

@@ -52,6 +52,32 @@ export interface ApiAnswer {
   readonly version: string | undefined;
 }
 
+/**
+ * How the client reaches a region: HTTP requests, or the client channel.
+ *
+ * @remarks Both raise the same typed errors for the same situations, so failover and retries do
+ * not depend on the transport.
+ */
+export interface RegionTransport {
+  /** Sends `request` to `region` (at `baseUrl`) and decodes the answer. @throws MeridianError */
+  send(region: string, baseUrl: string, request: ApiRequest, timeoutMs: number): Promise<ApiAnswer>;
+  /** Releases connections; later sends fail. */
+  close(): void;
+}
+
+/** A {@link RegionTransport} of HTTP requests made with `fetchFn`, one per call. */
+export function httpTransport(
+  fetchFn: FetchLike,
+  clock: ClientClock,
+  headers: Readonly<Record<string, string>>,
+): RegionTransport {
+  return {
+    send: (region, baseUrl, request, timeoutMs) =>
+      sendToRegion(fetchFn, clock, region, baseUrl, request, timeoutMs, headers),
+    close: () => {},
+  };
+}
+
 const MSGPACK = "application/msgpack";
 
 /**
@@ -122,7 +148,8 @@ function decode(res: Response, bytes: Uint8Array, region: string): unknown {
   throw new MalformedAnswerError(region, `unexpected content type "${type ?? ""}"`);
 }
 
-function errorBody(body: unknown): { code: string; message: string } | undefined {
+/** The `{code, message}` of an error answer's body, if it has one. */
+export function errorBody(body: unknown): { code: string; message: string } | undefined {
   if (typeof body !== "object" || body === null) return undefined;
   const error: unknown = (body as { error?: unknown }).error;
   if (typeof error !== "object" || error === null) return undefined;

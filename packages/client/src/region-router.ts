@@ -9,7 +9,7 @@ import {
   RegionsUnavailableError,
 } from "./errors.ts";
 import { HealthProber } from "./health-prober.ts";
-import { type ApiAnswer, type ApiRequest, type FetchLike, sendToRegion } from "./region-request.ts";
+import type { ApiAnswer, ApiRequest, RegionTransport } from "./region-request.ts";
 import type { RegionTable } from "./region-table.ts";
 import { isRegionFault, isRetryable, type RetryPolicy } from "./retry-policy.ts";
 import { TypedEmitter } from "./typed-emitter.ts";
@@ -20,9 +20,7 @@ import { TypedEmitter } from "./typed-emitter.ts";
  * @remarks Resolved options: every default already applied.
  */
 export interface RouterSettings {
-  readonly fetch: FetchLike;
-  /** Headers sent on every request (the bearer token). */
-  readonly headers: Readonly<Record<string, string>>;
+  readonly transport: RegionTransport;
   readonly clock: ClientClock;
   readonly rng: Rng;
   readonly timeoutMs: number;
@@ -118,6 +116,7 @@ export class RegionRouter extends TypedEmitter<ClientEvents> {
   close(): void {
     this.closed = true;
     this.prober.stop();
+    this.settings.transport.close();
   }
 
   private pick(tried: Set<string>): string {
@@ -135,14 +134,11 @@ export class RegionRouter extends TypedEmitter<ClientEvents> {
   private async attempt(region: string, request: ApiRequest): Promise<RoutedAnswer> {
     const started = this.settings.clock.now();
     try {
-      const answer = await sendToRegion(
-        this.settings.fetch,
-        this.settings.clock,
+      const answer = await this.settings.transport.send(
         region,
         this.table.url(region),
         request,
         this.settings.timeoutMs,
-        this.settings.headers,
       );
       this.succeeded(region, started);
       return { ...answer, region };

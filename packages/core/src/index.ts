@@ -2,6 +2,7 @@
  * @meridian/core: the hybrid logical clock, the session CRDT and its merge, deltas, version
  * vectors, wire messages and their codec. Pure: no I/O, no timers, no ambient time or randomness.
  */
+export * from "./channel.ts";
 export * from "./codec.ts";
 export * from "./delta.ts";
 export * from "./digest.ts";

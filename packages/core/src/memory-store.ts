@@ -130,6 +130,9 @@ export class MemoryStore implements Store {
     }
   }
 
+  /** Nothing outlives the process; a simulated crash keeps the object, so nothing is lost. */
+  readonly commitsSurvivePowerLoss = true;
+
   getMeta(key: string): string | undefined {
     return this.meta.get(key);
   }

@@ -76,8 +76,21 @@ export interface Store {
   saveClock(clock: ClockHighWater): void;
   /** Reads a small persisted setting (node identity, for instance). */
   getMeta(key: string): string | undefined;
-  /** Persists a small setting. */
+  /**
+   * Persists a small setting.
+   *
+   * @remarks Synced to disk before it returns, whatever {@link Store.commitsSurvivePowerLoss}
+   * says of ordinary commits: node identity and the clean-shutdown mark depend on it.
+   */
   setMeta(key: string, value: string): void;
+  /**
+   * Whether a committed transaction survives an OS crash or power loss, not only a process crash.
+   *
+   * @remarks When false (SQLite `synchronous = NORMAL`), the last commits before a power loss
+   * may be gone after the restart, including writes already pushed to peers: the replica must
+   * then take a new incarnation so no (origin, seq) dot is ever reused.
+   */
+  readonly commitsSurvivePowerLoss: boolean;
   /** Order-independent digest of every stored session; equal digests mean converged replicas. */
   digest(): string;
   /** Releases the store. */

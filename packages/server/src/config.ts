@@ -84,7 +84,7 @@ export const DEFAULTS = {
   janitorIntervalMs: 10_000,
   expiryGraceMs: 60_000,
   tombstoneMinAgeMs: 60_000,
-  synchronous: "FULL",
+  synchronous: "NORMAL",
   logLevel: "info",
 } as const satisfies Partial<NodeConfig>;
 

@@ -5,6 +5,7 @@ import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@
 import { openSqliteStore, readKeyringFile } from "@meridian/storage-sqlite";
 import type { DestinationStream } from "pino";
 import { clusterSecrets, DATABASE_FILE, type NodeConfig } from "./config.ts";
+import { ClientChannels } from "./channel/client-channel.ts";
 import { createHttpHandler } from "./http/handler.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { loggableError } from "./peer/loggable-error.ts";
@@ -87,18 +88,17 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   janitor.on("fault", (err) => logger.error({ err: loggableError(err) }, "janitor pass failed"));
   const metrics = new NodeMetrics(replica, replicator, janitor);
   let ready = false;
-  const server: Server = createNodeServer(
-    createHttpHandler({
-      service,
-      replicator,
-      replica,
-      config,
-      metrics,
-      logger,
-      isReady: () => ready,
-    }),
-    tls,
-  );
+  const httpDeps = {
+    service,
+    replicator,
+    replica,
+    config,
+    metrics,
+    logger,
+    isReady: () => ready,
+  };
+  const server: Server = createNodeServer(createHttpHandler(httpDeps), tls);
+  const channels = new ClientChannels(httpDeps);
   const transport: PeerTransport = attachPeerTransport({
     server,
     replicator,
@@ -110,6 +110,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
     logger,
     rng,
     scheduler,
+    otherUpgrade: (req, socket, head) => channels.handleUpgrade(req, socket, head),
   });
   metrics.ops.watchTraffic(transport);
   await new Promise<void>((resolve, reject) => {
@@ -124,6 +125,12 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   transport.start();
   janitor.start();
   ready = true;
+  if (replica.stoppedUncleanly) {
+    logger.warn(
+      { nodeId: replica.nodeId },
+      "previous run stopped uncleanly with synchronous NORMAL: new incarnation",
+    );
+  }
   logger.info({ nodeId: replica.nodeId, port, peers: config.peers.length }, "node ready");
 
   let closing: Promise<void> | undefined;
@@ -131,6 +138,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
     closing ??= (async () => {
       ready = false;
       logger.info("draining");
+      channels.close();
       await transport.close();
       janitor.stop();
       replicator.stop();
@@ -139,6 +147,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
         server.closeAllConnections();
       });
       metrics.close();
+      replica.markStopped();
       store.close();
       logger.info("closed");
     })();

@@ -30,6 +30,9 @@ export interface ReplicaOptions {
   readonly maxClockSkewMs?: number;
 }
 
+/** Meta key set to "1" while a replica runs on the store, "0" after a clean stop. */
+const RUNNING = "running";
+
 /** Local writes of one tick waiting for their shared commit. */
 interface PendingBatch {
   readonly deltas: Delta[];
@@ -56,7 +59,15 @@ export interface RemoteApplyResult {
  * the database, so a node restarted on a wiped disk never reuses an old (origin, seq) dot.
  */
 export class Replica {
+  /**
+   * This node id: region plus incarnation suffix.
+   *
+   * @remarks A new incarnation starts with a wiped disk, and after an unclean stop when the
+   * store's commits may not survive power loss ({@link Replica.stoppedUncleanly}).
+   */
   readonly nodeId: string;
+  /** The previous run of this store ended without {@link Replica.markStopped}, and it took a new incarnation. */
+  readonly stoppedUncleanly: boolean;
   readonly region: string;
   readonly hlc: HybridClock;
   readonly store: Store;
@@ -73,11 +84,18 @@ export class Replica {
     this.scheduler = options.scheduler;
     this.region = options.region;
     let nodeId = this.store.getMeta("nodeId");
-    if (nodeId === undefined) {
+    // An unclean stop on a store whose commits may not survive power loss: its last writes may
+    // be gone from disk though peers hold them, so their sequence numbers must not be reused.
+    this.stoppedUncleanly =
+      nodeId !== undefined &&
+      this.store.getMeta(RUNNING) === "1" &&
+      !this.store.commitsSurvivePowerLoss;
+    if (nodeId === undefined || this.stoppedUncleanly) {
       const suffix = Buffer.from(options.rng.bytes(4)).toString("hex");
       nodeId = `${options.region}-${suffix}`;
       this.store.setMeta("nodeId", nodeId);
     }
+    this.store.setMeta(RUNNING, "1");
     this.nodeId = nodeId;
     const highWater = this.store.loadClock();
     this.hlc = new HybridClock(nodeId, options.clock, {
@@ -132,8 +150,9 @@ export class Replica {
     let fragment: SessionState;
     let stamp: Stamp;
     try {
-      if (this.store.wasPurged(id)) throw new SessionDeletedError(id);
       current = batch.overlay.get(id) ?? this.store.getSession(id);
+      // Purging deletes a session's rows: only an absent one can have been purged.
+      if (current === undefined && this.store.wasPurged(id)) throw new SessionDeletedError(id);
       const hlc = this.hlc.now();
       stamp = { hlc, seq: this.seq + 1 };
       fragment = planWrite(current, write, stamp, Math.max(hlc.wall, this.now()), id);
@@ -214,6 +233,14 @@ export class Replica {
       this.store.saveClock(this.hlc.highWater());
     }
     return states.length - accepted.length;
+  }
+
+  /**
+   * Marks a clean stop, so the next start keeps this incarnation. Call it last, once no write
+   * can commit any more.
+   */
+  markStopped(): void {
+    this.store.setMeta(RUNNING, "0");
   }
 
   /** Whether the session reads as live, absent, expired or deleted now. */

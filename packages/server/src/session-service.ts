@@ -179,7 +179,9 @@ export class SessionService {
     if (options.after !== undefined) state = await this.readAfter(id, options.after);
     if (c !== "local") state = await this.quorumRead(id, state, this.peersNeeded(c));
     const status = this.replica.status(state);
-    if (status === "deleted" || this.replica.store.wasPurged(id)) throw new SessionDeletedError(id);
+    if (status === "deleted" || (state === undefined && this.replica.store.wasPurged(id))) {
+      throw new SessionDeletedError(id);
+    }
     if (status !== "live" || state === undefined) throw new SessionNotFoundError(id);
     if (state.idleMs?.value != null) {
       const { delta, state: after } = await this.replica.write(id, { op: "access" });
@@ -261,9 +263,9 @@ export class SessionService {
 
   private checkFieldCount(id: string, write: SessionWrite): void {
     if (write.op !== "create" && write.op !== "replace" && write.op !== "patch") return;
-    const current = this.replica.get(id);
     const names = new Set<string>();
-    if (write.op === "patch" && current !== undefined) {
+    const current = write.op === "patch" ? this.replica.get(id) : undefined;
+    if (current !== undefined) {
       for (const [name, reg] of current.fields) if (isLive(reg)) names.add(name);
     }
     const added =

@@ -22,6 +22,7 @@ import {
 import { sessionsFromJoinedRows } from "./register-rows.ts";
 import { PLAIN_ROWS, type RowProtection } from "./row-protection.ts";
 import { SealedRows } from "./sealed-rows.ts";
+import { SessionCache } from "./session-cache.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
 import { writeSession } from "./write-session.ts";
@@ -29,11 +30,17 @@ import { writeSession } from "./write-session.ts";
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
   /**
-   * `PRAGMA synchronous`. `"FULL"` (default) syncs the WAL on every commit: an acknowledged
-   * write survives kill -9 and power loss. `"NORMAL"` survives a process crash but may lose the
-   * last commits on power loss or an OS crash.
+   * `PRAGMA synchronous`. `"FULL"` syncs the WAL on every commit: an acknowledged write
+   * survives kill -9 and power loss. `"NORMAL"` (default, as Redis's and Cassandra's default
+   * persistence) survives a process crash but may lose the last commits on power loss or an OS
+   * crash; {@link SqliteStore.commitsSurvivePowerLoss} says which.
    */
   readonly synchronous?: "FULL" | "NORMAL";
+  /**
+   * Sessions kept decoded in memory, most recently used first (default 10,000; 0 turns the
+   * cache off). Reads and the read-before-write of every commit hit it instead of SQLite.
+   */
+  readonly cachedSessions?: number;
   /**
    * Most candidate sessions per origin that extraction gathers through the dot index before it
    * reads sessions in id order instead (default 10,000). Tuning only; results are the same.
@@ -77,14 +84,21 @@ export class SqliteStore implements Store {
   private readonly protection: RowProtection;
   private vv: VersionVector;
   private readonly origins: Set<string>;
-  private readonly applyTx: (deltas: readonly Delta[], clock?: ClockHighWater) => VersionVector;
-  private readonly statesTx: (states: readonly SessionState[]) => void;
+  private readonly applyTx: (
+    deltas: readonly Delta[],
+    clock?: ClockHighWater,
+  ) => { vv: VersionVector; staged: ReadonlyMap<string, Staged> };
+  private readonly statesTx: (states: readonly SessionState[]) => ReadonlyMap<string, Staged>;
+  private readonly cache: SessionCache;
+  readonly commitsSurvivePowerLoss: boolean;
 
   private constructor(db: Database.Database, path: string, options: SqliteStoreOptions) {
     this.db = db;
     this.path = path;
+    this.commitsSurvivePowerLoss = (options.synchronous ?? "NORMAL") === "FULL";
     this.q = prepareStatements(db);
     this.indexedExtractLimit = options.indexedExtractLimit ?? 10_000;
+    this.cache = new SessionCache(options.cachedSessions ?? 10_000);
     this.protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
     this.vv = loadVersionVector(this.q);
     this.origins = new Set(this.q.origins.all().map((r) => r.origin));
@@ -100,13 +114,14 @@ export class SqliteStore implements Store {
       this.writeStaged(staged);
       saveCoverage(this.q, vv, recorded);
       if (clock !== undefined) this.q.saveClock.run(clock.wall, clock.logical);
-      return vv;
+      return { vv, staged };
     });
     this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
     const states = db.transaction((list: readonly SessionState[]) => {
       const staged = new Map<string, Staged>();
       for (const s of list) this.stage(staged, s);
       this.writeStaged(staged);
+      return staged;
     });
     this.statesTx = (list) => states.immediate(list);
   }
@@ -114,7 +129,7 @@ export class SqliteStore implements Store {
   /**
    * Opens (creating if needed) the store in the database file at `path`, migrating its schema.
    *
-   * @remarks Sets WAL journal mode and `synchronous` (FULL unless told otherwise) before anything
+   * @remarks Sets WAL journal mode and `synchronous` (NORMAL unless told otherwise) before anything
    * is written. With a keyring, also `secure_delete`, so bytes a rewrite replaces (an old
    * ciphertext, a plain value being adopted) are zeroed instead of left in free space.
    * @throws StorageVersionError when the file was written by a newer schema; KeyringError when
@@ -124,7 +139,7 @@ export class SqliteStore implements Store {
     const db = new Database(path);
     try {
       db.pragma("journal_mode = WAL");
-      db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "FULL"]}`);
+      db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "NORMAL"]}`);
       db.pragma("busy_timeout = 5000");
       if (options.keyring !== undefined) db.pragma("secure_delete = ON");
       migrate(db);
@@ -136,15 +151,21 @@ export class SqliteStore implements Store {
   }
 
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
-    this.vv = this.applyTx(deltas, clock);
+    const { vv, staged } = this.applyTx(deltas, clock);
+    this.vv = vv;
+    this.remember(staged);
   }
 
   applyStates(states: readonly SessionState[]): void {
-    this.statesTx(states);
+    this.remember(this.statesTx(states));
   }
 
   getSession(id: string): SessionState | undefined {
-    return sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const s = sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
+    if (s !== undefined) this.cache.set(id, s);
+    return s;
   }
 
   sessionsOfUser(userId: string): string[] {
@@ -164,6 +185,7 @@ export class SqliteStore implements Store {
    * @throws KeyringError when the store has no keyring.
    */
   reencrypt(options: ReencryptOptions = {}): ReencryptReport {
+    this.cache.clear();
     const report = reencryptAll(this.db, this.q, this.protection, options);
     this.checkpoint();
     return report;
@@ -227,6 +249,7 @@ export class SqliteStore implements Store {
   }
 
   purgeSession(id: string): void {
+    this.cache.delete(id);
     this.db
       .transaction(() => {
         this.q.purgeYjsStamps.run(id);
@@ -276,7 +299,17 @@ export class SqliteStore implements Store {
   }
 
   setMeta(key: string, value: string): void {
-    this.q.setMeta.run(key, value);
+    if (this.commitsSurvivePowerLoss) {
+      this.q.setMeta.run(key, value);
+      return;
+    }
+    // One fsynced commit, whatever the store's setting: identity must never be lost.
+    this.db.pragma("synchronous = FULL");
+    try {
+      this.q.setMeta.run(key, value);
+    } finally {
+      this.db.pragma("synchronous = NORMAL");
+    }
   }
 
   digest(): string {
@@ -291,13 +324,19 @@ export class SqliteStore implements Store {
   private stage(staged: Map<string, Staged>, s: SessionState): void {
     let entry = staged.get(s.id);
     if (entry === undefined) {
-      // A purged session stays gone: whatever still arrives for it is dropped.
-      if (this.q.wasPurged.get(s.id) !== undefined) return;
       const before = this.getSession(s.id);
+      // A purged session stays gone: whatever still arrives for it is dropped. (Purging deletes
+      // its rows, so only an absent session can be a purged one.)
+      if (before === undefined && this.q.wasPurged.get(s.id) !== undefined) return;
       entry = { before, after: before };
       staged.set(s.id, entry);
     }
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
+  }
+
+  /** Caches the states a transaction just committed. */
+  private remember(staged: ReadonlyMap<string, Staged>): void {
+    for (const [id, { after }] of staged) if (after !== undefined) this.cache.set(id, after);
   }
 
   private writeStaged(staged: ReadonlyMap<string, Staged>): void {

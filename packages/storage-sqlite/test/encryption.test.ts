@@ -157,7 +157,8 @@ describe("SqliteStore encryption at rest", () => {
 
   it("binds each ciphertext to its session and field: a moved one does not read", () => {
     const path = freshPath();
-    const store = openSqliteStore(path, { keyring: ringK1 });
+    // No session cache: the rows are tampered with behind the store's back.
+    const store = openSqliteStore(path, { keyring: ringK1, cachedSessions: 0 });
     store.applyDeltas(secretWrites(0));
     const raw = new Database(path);
     try {

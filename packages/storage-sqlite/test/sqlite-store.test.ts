@@ -20,6 +20,11 @@ storeConformance("SqliteStore", () => fresh(), {
   reopen: (closed) => openSqliteStore(closed.path),
 });
 
+// A session cache of two entries: nearly every read misses or evicts; results must not change.
+storeConformance("SqliteStore with a tiny session cache", () => fresh({ cachedSessions: 2 }), {
+  runs: 200,
+});
+
 // Every extraction takes the scan path instead of the dot index; results must not change.
 storeConformance("SqliteStore extracting by scan", () => fresh({ indexedExtractLimit: 0 }), {
   runs: 200,

@@ -29,7 +29,7 @@ export const NODE_FLAGS = {
   "sync-interval": { env: "MERIDIAN_SYNC_INTERVAL", help: "anti-entropy period (ms)" },
   synchronous: {
     env: "MERIDIAN_SYNCHRONOUS",
-    help: "SQLite synchronous: FULL (default) or NORMAL",
+    help: "SQLite synchronous: NORMAL (default; survives kill -9) or FULL (also survives power loss)",
   },
   "log-level": { env: "MERIDIAN_LOG_LEVEL", help: "pino level (default info)" },
   keyring: { env: "MERIDIAN_KEYRING", help: "keyring JSON file: encrypt values at rest" },

@@ -12,7 +12,7 @@ import { decodeBody, readBody } from "./body.ts";
 import { errorCodeOf, httpStatusOf } from "./error-map.ts";
 import { MethodNotAllowedError } from "./http-errors.ts";
 import { requestFormat } from "./media-type.ts";
-import { sendError, sendReply } from "./respond.ts";
+import { type Reply, sendError, sendReply } from "./respond.ts";
 import { ROUTE_ACTIONS } from "./route-actions.ts";
 import { matchRoute, type RouteName } from "./router.ts";
 
@@ -59,42 +59,78 @@ export function createHttpHandler(
   };
 }
 
-async function serve(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * One API call, whatever carried it (an HTTP request, or a frame of the client channel).
+ *
+ * @remarks `authorize` throws when the caller may not use a path that needs a token; `body`
+ * reads and decodes the request body (undefined when empty).
+ */
+export interface ApiCall {
+  readonly method: string;
+  /** Path and query, as in an HTTP request line. */
+  readonly target: string;
+  readonly authorize: () => void;
+  readonly body: () => Promise<unknown>;
+}
+
+/** What serving a call came to: the route's reply, or the error to answer with. */
+export type CallOutcome =
+  | { readonly op: RequestOp; readonly reply: Reply; readonly error?: undefined }
+  | { readonly op: RequestOp; readonly error: unknown; readonly reply?: undefined };
+
+/**
+ * Routes one call and runs its action: everything of serving a request but the bytes.
+ *
+ * @remarks Never throws. Checks the token (when tokens are configured and the path needs one),
+ * readiness, and the input, in that order, before the action writes anything. Counts the call in
+ * `metrics` under its route name and logs unexpected failures with session ids scrubbed, so the
+ * HTTP edge and the client channel count and log alike.
+ */
+export async function serveCall(deps: HttpDeps, call: ApiCall): Promise<CallOutcome> {
   const started = performance.now();
   let op: RequestOp = "no_route";
   let status = 500;
   let params: Readonly<Record<string, string>> = {};
   try {
-    const target = req.url ?? "/";
-    const q = target.indexOf("?");
-    const path = q < 0 ? target : target.slice(0, q);
-    const query = new URLSearchParams(q < 0 ? "" : target.slice(q + 1));
+    const q = call.target.indexOf("?");
+    const path = q < 0 ? call.target : call.target.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? "" : call.target.slice(q + 1));
     const tokens = deps.config.tokens ?? [];
     if (tokens.length > 0 && needsToken(path)) {
       op = "unauthorized";
-      checkBearer(req, tokens);
+      call.authorize();
       op = "no_route";
     }
-    const match = matchRoute(req.method ?? "", path);
+    const match = matchRoute(call.method, path);
     op = match.route.name;
     params = match.params;
     if (match.route.api && !deps.isReady()) throw new NotReadyError();
-    const body = async () => {
-      const format = requestFormat(req);
-      return decodeBody(await readBody(req, deps.config.maxBodyBytes), format);
-    };
-    const reply = await ROUTE_ACTIONS[op]({ deps, req, query, params, body });
+    const reply = await ROUTE_ACTIONS[op]({ deps, query, params, body: call.body });
     status = reply.status;
-    sendReply(req, res, reply);
+    return { op, reply };
   } catch (error) {
     if (error instanceof MethodNotAllowedError) op = "method_not_allowed";
     status = httpStatusOf(error);
     logFailure(deps.logger, error, op, status, params.id);
-    if (res.headersSent) res.destroy();
-    else sendError(req, res, error);
+    return { op, error };
   } finally {
     deps.metrics.observeRequest(op, status, (performance.now() - started) / 1000);
   }
+}
+
+async function serve(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const outcome = await serveCall(deps, {
+    method: req.method ?? "",
+    target: req.url ?? "/",
+    authorize: () => checkBearer(req, deps.config.tokens ?? []),
+    body: async () => {
+      const format = requestFormat(req);
+      return decodeBody(await readBody(req, deps.config.maxBodyBytes), format);
+    },
+  });
+  if (outcome.reply !== undefined) sendReply(req, res, outcome.reply);
+  else if (res.headersSent) res.destroy();
+  else sendError(req, res, outcome.error);
 }
 
 function logFailure(

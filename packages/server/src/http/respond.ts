@@ -69,9 +69,7 @@ export function sendReply(req: IncomingMessage, res: ServerResponse, reply: Repl
  * `www-authenticate`.
  */
 export function sendError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  const status = httpStatusOf(error);
-  const code = errorCodeOf(error);
-  const message = status >= 500 && status < 503 ? "internal error" : errorMessage(error);
+  const { status, body } = errorAnswer(error);
   const headers: Record<string, string | number> = {
     ...BASE_HEADERS,
     "content-type": "application/json; charset=utf-8",
@@ -80,7 +78,23 @@ export function sendError(req: IncomingMessage, res: ServerResponse, error: unkn
   if (error instanceof MethodNotAllowedError) headers.allow = error.allow.join(", ");
   if (status === 503) headers["retry-after"] = 1;
   if (status === 401) headers["www-authenticate"] = 'Bearer realm="meridian"';
-  send(res, status, headers, Buffer.from(JSON.stringify({ error: { code, message } })));
+  send(res, status, headers, Buffer.from(JSON.stringify(body)));
+}
+
+/**
+ * The status and `{error: {code, message}}` body answering `error`, whatever carries it.
+ *
+ * @remarks Unexpected errors answer `MERIDIAN_ERR_INTERNAL` with a fixed message: internals never
+ * reach the client.
+ */
+export function errorAnswer(error: unknown): {
+  status: number;
+  body: { error: { code: string; message: string } };
+} {
+  const status = httpStatusOf(error);
+  const code = errorCodeOf(error);
+  const message = status >= 500 && status < 503 ? "internal error" : errorMessage(error);
+  return { status, body: { error: { code, message } } };
 }
 
 function errorMessage(error: unknown): string {

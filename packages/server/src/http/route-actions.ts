@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import { isSessionId, isUserId, ValidationError } from "@meridian/core";
 import { NotReadyError } from "../errors.ts";
 import type { HttpDeps } from "./handler.ts";
@@ -12,7 +11,6 @@ import { sessionBody, touchBody } from "./session-json.ts";
 /** What a route action gets to work with. */
 export interface RouteContext {
   readonly deps: HttpDeps;
-  readonly req: IncomingMessage;
   readonly query: URLSearchParams;
   readonly params: Readonly<Record<string, string>>;
   /** Reads and decodes the request body (undefined when empty); see `body.ts`. */

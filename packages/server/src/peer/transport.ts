@@ -70,6 +70,8 @@ export interface PeerTransportOptions {
   readonly backoff?: BackoffPolicy;
   /** CA bundle (PEM) trusted when dialling `wss` peers; default: the system's CAs. */
   readonly ca?: Buffer;
+  /** Takes upgrade requests for any other path (the client channel); absent, they get 404. */
+  readonly otherUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /**
@@ -184,7 +186,8 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!isPeerUpgrade(req)) {
-      refuseUpgrade(socket, 404, "Not Found");
+      if (this.o.otherUpgrade !== undefined) this.o.otherUpgrade(req, socket, head);
+      else refuseUpgrade(socket, 404, "Not Found");
       return;
     }
     if (this.closing !== undefined || this.pendingInbound >= MAX_PENDING_INBOUND) {

@@ -15,7 +15,7 @@ export function isPeerUpgrade(req: IncomingMessage): boolean {
  * @remarks The socket is the raw connection (Node stops handling it once it emits `upgrade`), so
  * an error on it must be caught here or it would crash the process.
  */
-export function refuseUpgrade(socket: Duplex, status: 404 | 503, text: string): void {
+export function refuseUpgrade(socket: Duplex, status: 401 | 404 | 503, text: string): void {
   socket.on("error", () => socket.destroy());
   if (!socket.writable) {
     socket.destroy();

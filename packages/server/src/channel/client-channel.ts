@@ -1,0 +1,183 @@
+/**
+ * The client channel: the HTTP API v1 carried over one WebSocket per client connection
+ * (PROTOCOL.md, "Client channel").
+ *
+ * - Same routes, same validation, same answers, same metrics: every call goes through
+ *   `serveCall`, as an HTTP request does. Only the framing differs, which is what makes it
+ *   fast: no headers to parse or write per call, calls pipelined without waiting, and the answers
+ *   of one tick sent together in one frame (one write) instead of one response each.
+ * - Bearer tokens are checked once, on the upgrade (401 without a valid one).
+ * - A frame that does not decode closes the channel with 4400: without a trustworthy call id
+ *   there is nobody to answer. A call that decodes but is wrong gets its 4xx answer.
+ * - Calls in flight per channel are bounded; past the bound the channel closes with 1008 (the
+ *   client pipelines past what the node can take).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import {
+  CHANNEL_PATH,
+  type ChannelAnswer,
+  type ChannelCall,
+  decodeChannelCalls,
+  MAX_CHANNEL_BATCH,
+  encodeChannelAnswers,
+} from "@meridian/core";
+import { type WebSocket, WebSocketServer } from "ws";
+import { checkBearer } from "../http/bearer-auth.ts";
+import { WS_CLOSE } from "../http/error-map.ts";
+import { type HttpDeps, serveCall } from "../http/handler.ts";
+import { errorAnswer } from "../http/respond.ts";
+import { refuseUpgrade } from "../peer/upgrade.ts";
+
+/** Limits of the client channel. */
+export interface ClientChannelLimits {
+  /** Largest frame a client may send (default: the HTTP body limit plus 64 KiB). */
+  readonly maxPayload: number;
+  /** Calls in flight on one channel before it is closed (default 16,384). */
+  readonly maxInFlight: number;
+}
+
+/** Close code for a client that exceeded the calls-in-flight bound (RFC 6455 policy violation). */
+const POLICY_VIOLATION = 1008;
+
+/** Accepts client channels on the node's port and serves their calls. */
+export class ClientChannels {
+  private readonly wss: WebSocketServer;
+  private readonly open = new Set<WebSocket>();
+  private closing = false;
+
+  constructor(
+    private readonly deps: HttpDeps,
+    private readonly limits: ClientChannelLimits = {
+      maxPayload: deps.config.maxBodyBytes + 64 * 1024,
+      maxInFlight: 16_384,
+    },
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxPayload,
+      perMessageDeflate: false,
+    });
+  }
+
+  /**
+   * Takes an upgrade request that is not for the peer endpoint.
+   *
+   * @remarks Answers 404 for any other path, 503 while draining, 401 without a valid token when
+   * tokens are configured; never throws.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    if ((q < 0 ? url : url.slice(0, q)) !== CHANNEL_PATH) {
+      refuseUpgrade(socket, 404, "Not Found");
+      return;
+    }
+    if (this.closing || !this.deps.isReady()) {
+      refuseUpgrade(socket, 503, "Service Unavailable");
+      return;
+    }
+    const tokens = this.deps.config.tokens ?? [];
+    if (tokens.length > 0) {
+      try {
+        checkBearer(req, tokens);
+      } catch {
+        this.deps.metrics.observeRequest("unauthorized", 401, 0);
+        refuseUpgrade(socket, 401, "Unauthorized");
+        return;
+      }
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /** Closes every channel with 1001; calls still running finish but their answers are dropped. */
+  close(): void {
+    this.closing = true;
+    for (const ws of this.open) ws.close(WS_CLOSE.goingAway, "node shutting down");
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket): void {
+    this.open.add(ws);
+    const channel = new ChannelSession(ws, this.deps, this.limits.maxInFlight);
+    ws.on("message", (data, isBinary) => channel.onFrame(data as Buffer, isBinary));
+    ws.on("error", (err) => this.deps.logger.debug({ err: err.message }, "client channel failed"));
+    ws.on("close", () => this.open.delete(ws));
+  }
+}
+
+/** One client's channel: its calls in flight and its answers waiting for the next flush. */
+class ChannelSession {
+  private inFlight = 0;
+  private outbox: ChannelAnswer[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: HttpDeps,
+    private readonly maxInFlight: number,
+  ) {}
+
+  onFrame(data: Buffer, isBinary: boolean): void {
+    let calls: ChannelCall[];
+    try {
+      if (!isBinary) throw new Error("text frame");
+      calls = decodeChannelCalls(data);
+    } catch {
+      this.ws.close(WS_CLOSE.badMessage, "malformed channel frame");
+      return;
+    }
+    if (this.inFlight + calls.length > this.maxInFlight) {
+      this.ws.close(POLICY_VIOLATION, "too many calls in flight");
+      return;
+    }
+    for (const call of calls) this.serve(call);
+  }
+
+  private serve(call: ChannelCall): void {
+    this.inFlight += 1;
+    void serveCall(this.deps, {
+      method: call.method,
+      target: call.target,
+      // Checked on the upgrade: every call of the channel carries the connection's token.
+      authorize: () => {},
+      body: () => Promise.resolve(call.body),
+    }).then((outcome) => {
+      this.inFlight -= 1;
+      if (outcome.reply !== undefined) {
+        const r = outcome.reply;
+        this.answer(
+          "text" in r
+            ? { id: call.id, status: r.status, body: r.text }
+            : {
+                id: call.id,
+                status: r.status,
+                ...(r.body !== undefined ? { body: r.body } : {}),
+                ...(r.version !== undefined && r.version !== "" ? { version: r.version } : {}),
+              },
+        );
+      } else {
+        const { status, body } = errorAnswer(outcome.error);
+        this.answer({ id: call.id, status, body });
+      }
+    });
+  }
+
+  /** Queues an answer; the answers of one tick leave together in one frame. */
+  private answer(a: ChannelAnswer): void {
+    this.outbox.push(a);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const answers = this.outbox;
+    this.outbox = [];
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    for (let i = 0; i < answers.length; i += MAX_CHANNEL_BATCH) {
+      this.ws.send(encodeChannelAnswers(answers.slice(i, i + MAX_CHANNEL_BATCH)));
+    }
+  }
+}
