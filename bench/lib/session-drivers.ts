@@ -17,17 +17,21 @@ export interface SessionDriver {
 }
 
 /**
- * The SDK (`@meridian/client`) against one region, with its defaults: msgpack over the global
- * `fetch`, retries, version tokens.
+ * The SDK (`@meridian/client`) against one region, with its defaults (msgpack over the client
+ * channel, retries, version tokens), or over HTTP with the global `fetch`.
  */
-export function sdkDriver(url: string, options: { retries?: number } = {}): SessionDriver {
+export function sdkDriver(
+  url: string,
+  options: { retries?: number; transport?: "channel" | "http" } = {},
+): SessionDriver {
   const client = createClient({
     regions: { bench: url },
     localRegion: "bench",
     ...(options.retries !== undefined ? { retries: options.retries } : {}),
+    ...(options.transport !== undefined ? { transport: options.transport } : {}),
   });
   return {
-    name: "SDK",
+    name: options.transport === "http" ? "SDK over HTTP" : "SDK",
     async patch(id, set) {
       await client.patch(id, { set });
     },

@@ -6,8 +6,8 @@ import { benchId, redisArgs, sessionFields } from "../lib/session-shape.ts";
 import { int } from "../lib/stats.ts";
 import { compareThroughput, throughputSummary, throughputTable } from "./throughput.ts";
 
-const SDK = "meridian, SDK";
-const HTTP = "meridian, plain HTTP/JSON";
+const SDK = "meridian, SDK (channel: default)";
+const SDK_HTTP = "meridian, SDK over HTTP";
 const REDIS = "Redis HGETALL, ioredis";
 
 /**
@@ -23,7 +23,7 @@ export const reads: Workload = {
     const redis = await ctx.redis("default");
     const seeder = httpDriver(node.url);
     const sdk = sdkDriver(node.url);
-    const http = httpDriver(node.url);
+    const sdkHttp = sdkDriver(node.url, { transport: "http" });
     const r = redis.client();
     try {
       const id = (n: number) => benchId("read", n);
@@ -39,7 +39,7 @@ export const reads: Workload = {
       const pick = (n: number) => id((n * 7919) % count);
       const results = await compareThroughput(ctx, [
         { name: SDK, op: (n) => sdk.get(pick(n)) },
-        { name: HTTP, op: (n) => http.get(pick(n)) },
+        { name: SDK_HTTP, op: (n) => sdkHttp.get(pick(n)) },
         {
           name: REDIS,
           op: async (n) => {
@@ -60,7 +60,7 @@ export const reads: Workload = {
         ],
       };
     } finally {
-      for (const d of [seeder, sdk, http]) d.close();
+      for (const d of [seeder, sdk, sdkHttp]) d.close();
       r.disconnect();
     }
   },

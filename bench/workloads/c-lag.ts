@@ -2,7 +2,7 @@ import { startCluster } from "../lib/cluster.ts";
 import { clusterView } from "../lib/cluster.ts";
 import type { BenchContext, Workload } from "../lib/context.ts";
 import { type Section, table } from "../lib/report.ts";
-import { HttpJson } from "../lib/session-drivers.ts";
+import { type SessionDriver, sdkDriver } from "../lib/session-drivers.ts";
 import { benchId, sessionFields } from "../lib/session-shape.ts";
 import { dec, int, quantile, sleep } from "../lib/stats.ts";
 import {
@@ -42,7 +42,7 @@ interface LagRun {
 
 /** Offers `rate` writes/s for `seconds`; resolves to the client-side outcome. */
 async function offer(
-  clients: readonly HttpJson[],
+  clients: readonly SessionDriver[],
   rate: number,
   seconds: number,
   tag: string,
@@ -59,15 +59,9 @@ async function offer(
     while (sent < due && sent - done < MAX_IN_FLIGHT) {
       const n = sent++;
       const t0 = performance.now();
-      clients[n % clients.length]!.call("PUT", `/v1/sessions/${benchId(tag, n)}`, {
-        data: sessionFields(n),
-      }).then(
-        (a) => {
-          if (a.status === 201) latencies.push(performance.now() - t0);
-          else {
-            failed += 1;
-            firstError ??= `${a.status} ${a.body}`;
-          }
+      clients[n % clients.length]!.put(benchId(tag, n), sessionFields(n)).then(
+        () => {
+          latencies.push(performance.now() - t0);
           done += 1;
         },
         (e: unknown) => {
@@ -89,7 +83,7 @@ async function offer(
  */
 async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
   const cluster = await startCluster(ctx, { proxies: false });
-  const clients = cluster.nodes.map((n) => new HttpJson(n.url));
+  const clients = cluster.nodes.map((n) => sdkDriver(n.url, { retries: 0 }));
   try {
     await offer(clients, Math.min(rate, LOW_RATE) / 2, ctx.sizes.lagSeconds / 2, `warm${rate}`);
     await sleep(1000);
@@ -192,8 +186,8 @@ export const replicationLag: Workload = {
       body: [
         "Three node processes on loopback, each peering directly with the other two (no proxy), a fresh",
         `cluster per rate. After a warm-up (${ctx.sizes.lagSeconds / 2} s at 500 writes/s), the bench offers`,
-        `the rate for ${ctx.sizes.lagSeconds} s, round-robin over the regions (plain HTTP/JSON PUTs of new sessions,`,
-        "keep-alive, at most 512 in flight). Lag is what the nodes measure: from the hybrid-clock wall time",
+        `the rate for ${ctx.sizes.lagSeconds} s, round-robin over the regions (SDK PUTs of new sessions over each region's`,
+        "client channel, at most 512 in flight). Lag is what the nodes measure: from the hybrid-clock wall time",
         "the origin stamped a write with to its durable apply at the receiver (same machine, same clock),",
         "one observation per write in `meridian_replication_lag_seconds` (each write of a pushed batch",
         "counts the batch's oldest, so the figures are upper bounds). The bench reads the histograms",

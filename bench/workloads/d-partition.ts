@@ -6,7 +6,7 @@ import { forEachConcurrently } from "../lib/closed-loop.ts";
 import { type ClusterView, clusterView, startCluster } from "../lib/cluster.ts";
 import type { BenchContext, Workload } from "../lib/context.ts";
 import type { Section } from "../lib/report.ts";
-import { HttpJson } from "../lib/session-drivers.ts";
+import { sdkDriver } from "../lib/session-drivers.ts";
 import { benchId, sessionFields } from "../lib/session-shape.ts";
 import { bytes, dec, int, sleep } from "../lib/stats.ts";
 
@@ -19,16 +19,15 @@ const DEFAULT_TTL_MS = 86_400_000;
 
 /** Writes `ids` to `node` as new sessions; returns the highest sequence number acknowledged. */
 async function writeSessions(node: BenchNode, ids: readonly string[]): Promise<number> {
-  const http = new HttpJson(node.url);
+  const sdk = sdkDriver(node.url, { retries: 0 });
   let maxSeq = 0;
   try {
-    await forEachConcurrently(ids.length, 64, async (i) => {
-      const a = await http.call("PUT", `/v1/sessions/${ids[i]}`, { data: sessionFields(i) });
-      if (a.status !== 201) throw new Error(`PUT answered ${a.status}: ${a.body}`);
-      maxSeq = Math.max(maxSeq, parseVersion(a.version ?? "")?.seq ?? 0);
+    await forEachConcurrently(ids.length, 256, async (i) => {
+      const version = await sdk.put(ids[i]!, sessionFields(i));
+      maxSeq = Math.max(maxSeq, parseVersion(version)?.seq ?? 0);
     });
   } finally {
-    http.close();
+    sdk.close();
   }
   return maxSeq;
 }
@@ -185,12 +184,12 @@ export const partition: Workload = {
         body: [
           "Three node processes; every directed link goes through its own TCP proxy in the bench process.",
           `The proxies of ap's four links are cut, then ${int(half)} new sessions are written at eu (they reach us)`,
-          `and ${int(apIds.length)} at ap, at 64 in flight each (${dec(writeSeconds)} s). Then every link is healed.`,
+          `and ${int(apIds.length)} at ap, through the SDK, 256 in flight each (${dec(writeSeconds)} s). Then every link is healed.`,
           "Converged means every region's version vector holds every write of the others (read from",
           "`/v1/cluster`, `caughtUpTo` against the sequence numbers of the acknowledged writes); a few",
           "sessions from both sides are then read in every region. The bench polls `/v1/cluster` every 250 ms.",
           "",
-          `- links back up ${dec(reconnectSeconds, 2)} s after the heal (reconnect backoff, up to 5 s with jitter);`,
+          `- links back up ${dec(reconnectSeconds, 2)} s after the heal (reconnect backoff, up to 1 s with jitter);`,
           converged
             ? `  every region held every write ${dec(seconds, 2)} s after the heal`
             : `  **not every region held every write ${dec(seconds, 0)} s after the heal** (sessions held: ${held})`,

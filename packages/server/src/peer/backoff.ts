@@ -13,11 +13,13 @@ export interface BackoffPolicy {
 }
 
 /**
- * 100 ms doubling up to 5 s.
+ * 100 ms doubling up to 1 s.
  *
- * @remarks A peer back after an outage is redialled within 5 s at worst.
+ * @remarks A peer back after an outage (a healed partition) is redialled within 1 s at worst,
+ * which bounds how long convergence waits for the link; a dial of a peer that is down costs one
+ * refused TCP connect a second.
  */
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 100, capMs: 5000 };
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 100, capMs: 1000 };
 
 /**
  * The delay before reconnect attempt `attempt` (0 for the first retry).
