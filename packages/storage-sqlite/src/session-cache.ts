@@ -34,6 +34,11 @@ export class SessionCache {
     }
   }
 
+  /** Replaces the state of `id` if it is cached; never adds an entry. */
+  refresh(id: string, state: SessionState): void {
+    if (this.entries.has(id)) this.entries.set(id, state);
+  }
+
   delete(id: string): void {
     this.entries.delete(id);
   }

@@ -43,7 +43,7 @@ export interface SqliteStoreOptions {
   readonly cachedSessions?: number;
   /**
    * Most candidate sessions per origin that extraction gathers through the dot index before it
-   * reads sessions in id order instead (default 10,000). Tuning only; results are the same.
+   * reads sessions in id order instead (default 100,000). Tuning only; results are the same.
    */
   readonly indexedExtractLimit?: number;
   /**
@@ -90,6 +90,8 @@ export class SqliteStore implements Store {
   ) => { vv: VersionVector; staged: ReadonlyMap<string, Staged> };
   private readonly statesTx: (states: readonly SessionState[]) => ReadonlyMap<string, Staged>;
   private readonly cache: SessionCache;
+  /** Candidate ids of the extraction round whose peer vector is the key (see extractMissing). */
+  private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
 
   private constructor(db: Database.Database, path: string, options: SqliteStoreOptions) {
@@ -97,7 +99,7 @@ export class SqliteStore implements Store {
     this.path = path;
     this.commitsSurvivePowerLoss = (options.synchronous ?? "NORMAL") === "FULL";
     this.q = prepareStatements(db);
-    this.indexedExtractLimit = options.indexedExtractLimit ?? 10_000;
+    this.indexedExtractLimit = options.indexedExtractLimit ?? 100_000;
     this.cache = new SessionCache(options.cachedSessions ?? 10_000);
     this.protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
     this.vv = loadVersionVector(this.q);
@@ -157,7 +159,8 @@ export class SqliteStore implements Store {
   }
 
   applyStates(states: readonly SessionState[]): void {
-    this.remember(this.statesTx(states));
+    // Bulk joins (anti-entropy) refresh cached sessions but do not push hot ones out.
+    this.remember(this.statesTx(states), false);
   }
 
   getSession(id: string): SessionState | undefined {
@@ -236,8 +239,17 @@ export class SqliteStore implements Store {
     if (!(limit >= 1))
       throw new RangeError(`extractMissing: limit must be at least 1, got ${limit}`);
     const after = options.after ?? "";
-    const ids = extractCandidates(this.q, this.origins, peer, after, this.indexedExtractLimit);
-    const sessions = ids === null ? this.sessionsAfter(after) : this.sessionsByIds(ids);
+    // The pages of one round share the candidates gathered by its first page (the same vector
+    // object comes back with each `after`): one index pass per round instead of one per page.
+    // A write made after the first page may be left out of later pages; the requester only
+    // claims the vector the sender took before that first page, so it is fetched next round.
+    let ids = after === "" ? undefined : this.roundCandidates.get(peer);
+    if (ids === undefined) {
+      ids = extractCandidates(this.q, this.origins, peer, "", this.indexedExtractLimit);
+      this.roundCandidates.set(peer, ids);
+    }
+    const sessions =
+      ids === null ? this.sessionsAfter(after) : this.sessionsByIds(ids, firstAfter(ids, after));
     const out: SessionState[] = [];
     for (const s of sessions) {
       const fragment = missingFragment(s, peer);
@@ -334,9 +346,13 @@ export class SqliteStore implements Store {
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
   }
 
-  /** Caches the states a transaction just committed. */
-  private remember(staged: ReadonlyMap<string, Staged>): void {
-    for (const [id, { after }] of staged) if (after !== undefined) this.cache.set(id, after);
+  /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
+  private remember(staged: ReadonlyMap<string, Staged>, fill = true): void {
+    for (const [id, { after }] of staged) {
+      if (after === undefined) continue;
+      if (fill) this.cache.set(id, after);
+      else this.cache.refresh(id, after);
+    }
   }
 
   private writeStaged(staged: ReadonlyMap<string, Staged>): void {
@@ -367,9 +383,13 @@ export class SqliteStore implements Store {
     }
   }
 
-  private *sessionsByIds(ids: readonly string[]): IterableIterator<SessionState> {
-    for (const id of ids) {
-      const s = this.getSession(id);
+  /** Sessions of `ids` from index `start` on; read without filling the cache (a bulk read). */
+  private *sessionsByIds(ids: readonly string[], start: number): IterableIterator<SessionState> {
+    for (let i = start; i < ids.length; i++) {
+      const id = ids[i]!;
+      const s =
+        this.cache.get(id) ??
+        sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
       if (s !== undefined) yield s;
     }
   }
@@ -378,4 +398,16 @@ export class SqliteStore implements Store {
 /** Opens a {@link SqliteStore}; see {@link SqliteStore.open}. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return SqliteStore.open(path, options);
+}
+
+/** Index of the first id in sorted `ids` greater than `after`. */
+function firstAfter(ids: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
