@@ -1,4 +1,4 @@
-import type { MeridianError, Rng } from "@meridian/core";
+import { type MeridianError, type Rng, TypedEmitter } from "@meridian/core";
 import { type Backoff, backoffDelay } from "./backoff.ts";
 import { type ClientClock, sleep } from "./client-clock.ts";
 import type { ClientEvents } from "./client-events.ts";
@@ -12,7 +12,6 @@ import { HealthProber } from "./health-prober.ts";
 import type { ApiAnswer, ApiRequest, RegionTransport } from "./region-request.ts";
 import type { RegionTable } from "./region-table.ts";
 import { isRegionFault, isRetryable, type RetryPolicy } from "./retry-policy.ts";
-import { TypedEmitter } from "./typed-emitter.ts";
 
 /**
  * How a {@link RegionRouter} reaches regions and how hard it tries.

@@ -16,5 +16,6 @@ export * from "./ports.ts";
 export * from "./register.ts";
 export * from "./session.ts";
 export * from "./store.ts";
+export * from "./typed-emitter.ts";
 export * from "./validate.ts";
 export * from "./version-vector.ts";

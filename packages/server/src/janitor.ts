@@ -1,7 +1,6 @@
-import type { Scheduler, Timer } from "@meridian/core";
+import { type Scheduler, type Timer, TypedEmitter } from "@meridian/core";
 import type { Replica } from "./replica.ts";
 import type { Replicator } from "./replicator.ts";
-import { TypedEmitter } from "./typed-emitter.ts";
 
 /** Tuning of expiry sweeps and tombstone collection. */
 export interface JanitorOptions {

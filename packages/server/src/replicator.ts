@@ -7,11 +7,11 @@ import {
   type Scheduler,
   type SessionState,
   type Timer,
+  TypedEmitter,
   type VersionVector,
 } from "@meridian/core";
 import { LagWindow } from "./lag-window.ts";
 import { isWholeWrite, newestStamp, type Replica } from "./replica.ts";
-import { TypedEmitter } from "./typed-emitter.ts";
 
 /** Tuning of the replication loop. */
 export interface ReplicatorOptions {

@@ -25,12 +25,11 @@
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Rng, Scheduler } from "@meridian/core";
+import { type Rng, type Scheduler, TypedEmitter } from "@meridian/core";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Logger } from "../log.ts";
 import type { Replica } from "../replica.ts";
 import type { Replicator } from "../replicator.ts";
-import { TypedEmitter } from "../typed-emitter.ts";
 import { type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff.ts";
 import { PeerCloseCode } from "./close-codes.ts";
 import { type ConnectionEnd, type Direction, PeerConnection } from "./connection.ts";
