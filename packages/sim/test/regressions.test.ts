@@ -80,6 +80,27 @@ describe("simulator regressions", () => {
     expect(violations).toEqual([]);
   });
 
+  it("a read that renews an idle session answers with the state it read, not the stored one", async () => {
+    // Found by `pnpm sim --seeds 1000 --from 300000 --max-faults 12 --max-ops 80` (seed 300266).
+    // A read with `after` at a node whose clock lags more than maxClockSkew fetched the write
+    // from its peers but could not store it (skew); the access write that renews an idle
+    // timeout then answered with the stored state, which lacked the write the token named.
+    const violations = await violationsOf([
+      {
+        kind: "op",
+        at: 2500,
+        region: 0,
+        op: { type: "create", consistency: "all", set: ["a"], ttlS: null, idleS: 60 },
+      },
+      { kind: "fault", at: 3000, fault: { type: "skew", region: 2, ms: -9000 } },
+      { kind: "op", at: 9000, region: 0, op: { ...put(["a"]), key: 3 } },
+      { kind: "op", at: 10_000, region: 2, op: { ...get("local"), key: 3, after: true } },
+      // A last step later on, so that the final heal does not lift the skew during the read.
+      { kind: "op", at: 20_000, region: 1, op: get("local") },
+    ]);
+    expect(violations).toEqual([]);
+  });
+
   it("an expired session stays expired when the node's clock steps back", async () => {
     // Reads judged expiry by the raw physical clock: after a backwards jump the node served a
     // session it had already reported expired.
