@@ -17,6 +17,7 @@ export class TestCluster {
     readonly regions: string[],
     private readonly proxies: Map<string, TcpProxy>,
     private readonly dir: string,
+    private readonly deps: { clock?: Clock },
   ) {}
 
   static async start(
@@ -51,7 +52,7 @@ export class TestCluster {
     );
     const deps = options.clock === undefined ? {} : { clock: options.clock };
     const nodes = await Promise.all(configs.map((c) => startNode(c, deps)));
-    const cluster = new TestCluster(nodes, regions, proxies, dir);
+    const cluster = new TestCluster(nodes, regions, proxies, dir, deps);
     await waitFor(
       () => nodes.every((n) => n.replicator.connectedPeers() === regions.length - 1),
       "every peer to connect",
@@ -64,6 +65,20 @@ export class TestCluster {
     const n = this.nodes[i];
     if (n === undefined) throw new Error(`no region ${region}`);
     return n;
+  }
+
+  /**
+   * Stops `region`'s node and starts it again on the same port, on an empty disk: a new node id
+   * that remembers nothing (nodes of a cluster started without `disk` keep nothing anyway).
+   */
+  async restartWiped(region: string): Promise<RunningNode> {
+    const i = this.regions.indexOf(region);
+    const old = this.node(region);
+    await old.close();
+    if (old.config.dataDir !== ":memory:") rmSync(old.config.dataDir, { recursive: true });
+    const fresh = await startNode({ ...old.config, port: old.port }, this.deps);
+    this.nodes[i] = fresh;
+    return fresh;
   }
 
   url(region: string): string {

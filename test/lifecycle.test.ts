@@ -140,6 +140,42 @@ describe("session lifecycle across regions", () => {
     expect(c.nodes.every((n) => n.replica.store.sessionCount() === 0)).toBe(true);
   });
 
+  it("a region restarted on a wiped disk learns the purged ids, and what it wrote to them meanwhile loses", async () => {
+    const clock = new SteppingClock();
+    cluster = await TestCluster.start(REGIONS, LIFE, { clock });
+    const c = cluster;
+    await call("PUT", `${c.url("eu")}/v1/sessions/${id(7)}`, { data: { a: 1 } });
+    await c.converge();
+    expect((await call("DELETE", `${c.url("us")}/v1/sessions/${id(7)}`)).status).toBe(204);
+    await c.converge();
+    clock.advance(5_000);
+    await waitFor(
+      async () => {
+        for (const n of c.nodes) await n.janitor.runOnce();
+        return c.nodes.every((n) => n.replica.store.wasPurged(id(7)));
+      },
+      "the tombstone to be collected everywhere",
+      30_000,
+    );
+
+    // ap comes back on an empty disk, cut off, and takes a write to the purged id.
+    c.isolate("ap");
+    const before = c.node("ap").nodeId;
+    const ap = await c.restartWiped("ap");
+    expect(ap.nodeId).not.toBe(before);
+    const w = await call("PUT", `${c.url("ap")}/v1/sessions/${id(7)}`, { data: { b: 2 } });
+    expect(w.status).toBe(201);
+
+    c.healAll();
+    await waitFor(() => c.nodes.every((n) => n.replicator.connectedPeers() === 2), "reconnect");
+    await c.converge();
+    expect(ap.replica.store.wasPurged(id(7))).toBe(true);
+    expect(c.nodes.every((n) => n.replica.store.sessionCount() === 0)).toBe(true);
+    expect(await statusEverywhere(c, id(7))).toEqual([410, 410, 410]);
+    const again = await call("PATCH", `${c.url("ap")}/v1/sessions/${id(7)}`, { set: { c: 3 } });
+    expect(again.status).toBe(410);
+  });
+
   it("revokes a user's sessions everywhere, and they stay gone when a partitioned region writes to them", async () => {
     cluster = await TestCluster.start(REGIONS, LIFE);
     const c = cluster;

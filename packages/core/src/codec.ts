@@ -4,6 +4,7 @@ import type { Dot, Stamp } from "./dot.ts";
 import { DecodeError } from "./errors.ts";
 import type { Hlc } from "./hlc.ts";
 import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
+import type { PurgedId } from "./purged.ts";
 import { type FieldRegister, isYjsUpdate } from "./register.ts";
 import type { MetaRegister, SessionState, TimeRegister } from "./session.ts";
 import { isFieldName, isNodeId, isSessionId, isUserId } from "./validate.ts";
@@ -33,6 +34,7 @@ const TAGS = {
   repair: 11,
   ping: 12,
   pong: 13,
+  "sync-purged": 14,
 } as const satisfies Record<PeerMessage["type"], number>;
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +71,8 @@ export function sessionToWire(s: SessionState): Wire {
   ];
 }
 
+const purgedOut = (p: PurgedId): Wire => [p.id, p.dot === null ? null : dotOut(p.dot)];
+
 function vvOut(vv: VersionVector): Wire {
   return [...vv.entries()].map(([o, c]) => [o, c.base, c.ranges.flat()]);
 }
@@ -89,6 +93,8 @@ function messageOut(m: PeerMessage): Wire {
       return [m.round, vvOut(m.vv)];
     case "sync-chunk":
       return [m.round, m.index, m.sessions.map(sessionToWire)];
+    case "sync-purged":
+      return [m.round, m.index, m.purged.map(purgedOut)];
     case "sync-done":
       return [m.round, m.chunks, vvOut(m.vv)];
     case "read-request":
@@ -282,6 +288,12 @@ function vvIn(v: unknown, what: string): VersionVector {
   return VersionVector.from(entries);
 }
 
+function purgedIn(v: unknown, what: string): PurgedId {
+  const [id, dot] = arr(v, what, 2);
+  if (typeof id !== "string" || !isSessionId(id)) fail(`${what}.id is not a session id`);
+  return { id, dot: dot === null ? null : dotIn(dot, `${what}.dot`) };
+}
+
 function deltaIn(v: unknown, what: string): Delta {
   const [dot, session] = arr(v, what, 2);
   return { dot: dotIn(dot, `${what}.dot`), session: sessionFromWire(session, `${what}.session`) };
@@ -330,6 +342,14 @@ function messageIn(tag: unknown, f: unknown[]): PeerMessage {
         round: int(f[0], "round"),
         index: int(f[1], "index"),
         sessions: arr(f[2], "sessions").map((s, i) => sessionFromWire(s, `sessions[${i}]`)),
+      };
+    case TAGS["sync-purged"]:
+      need(3);
+      return {
+        type: "sync-purged",
+        round: int(f[0], "round"),
+        index: int(f[1], "index"),
+        purged: arr(f[2], "purged").map((p, i) => purgedIn(p, `purged[${i}]`)),
       };
     case TAGS["sync-done"]:
       need(3);

@@ -13,6 +13,7 @@ export * from "./memory-store.ts";
 export * from "./messages.ts";
 export * from "./operations.ts";
 export * from "./ports.ts";
+export * from "./purged.ts";
 export * from "./register.ts";
 export * from "./session.ts";
 export * from "./store.ts";

@@ -1,6 +1,7 @@
 import type { Delta } from "./delta.ts";
 import { digestSessions } from "./digest.ts";
 import { stampDot } from "./dot.ts";
+import { type PurgedId, type PurgedPage, peerLacksPurge } from "./purged.ts";
 import { type FieldRegister, registerStamps } from "./register.ts";
 import { effectiveExpiry, mergeSession, type SessionState, sessionStamps } from "./session.ts";
 import type { ClockHighWater, MissingPage, Store } from "./store.ts";
@@ -17,7 +18,8 @@ export class MemoryStore implements Store {
   private vv = new VersionVector();
   private clock: ClockHighWater | undefined;
   private readonly meta = new Map<string, string>();
-  private readonly purged = new Set<string>();
+  /** Purged ids and the dot of the delete each one's tombstone held. */
+  private readonly purged = new Map<string, PurgedId>();
 
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
     for (const d of deltas) {
@@ -74,12 +76,37 @@ export class MemoryStore implements Store {
   }
 
   purgeSession(id: string): void {
-    this.sessions.delete(id);
-    this.purged.add(id);
+    const deleted = this.sessions.get(id)?.deleted;
+    this.remember({ id, dot: deleted === undefined ? null : stampDot(deleted) });
+  }
+
+  applyPurged(purged: readonly PurgedId[]): void {
+    for (const p of purged) this.remember(p);
+  }
+
+  private remember(p: PurgedId): void {
+    this.sessions.delete(p.id);
+    const known = this.purged.get(p.id);
+    if (known === undefined || (known.dot === null && p.dot !== null)) {
+      this.purged.set(p.id, { id: p.id, dot: p.dot === null ? null : { ...p.dot } });
+    }
   }
 
   wasPurged(id: string): boolean {
     return this.purged.has(id);
+  }
+
+  extractPurged(peer: VersionVector, options: { limit?: number; after?: string } = {}): PurgedPage {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const out: PurgedId[] = [];
+    for (const id of [...this.purged.keys()].sort()) {
+      if (options.after !== undefined && id <= options.after) continue;
+      const p = this.purged.get(id)!;
+      if (!peerLacksPurge(p, peer)) continue;
+      if (out.length >= limit) return { purged: out, next: out[out.length - 1]!.id };
+      out.push(p);
+    }
+    return { purged: out, next: null };
   }
 
   expiredBefore(t: number, limit: number): string[] {

@@ -1,6 +1,7 @@
 import type { Delta } from "./delta.ts";
 import type { Dot } from "./dot.ts";
 import type { Hlc } from "./hlc.ts";
+import type { PurgedId } from "./purged.ts";
 import type { SessionState } from "./session.ts";
 import type { VersionVector } from "./version-vector.ts";
 
@@ -12,7 +13,9 @@ export const PROTOCOL_VERSION = 1;
  * grammar and the encoding.
  *
  * @remarks Handshake: both sides send `hello` with a fresh nonce, answer with `auth` (an HMAC of
- * the other side's nonce under the cluster secret), and start replicating after `welcome`.
+ * the other side's nonce under the cluster secret), and start replicating after `welcome`. An
+ * anti-entropy round answers `sync-request` with `sync-chunk`s of state, then `sync-purged`s of
+ * garbage-collected ids, numbered in one sequence that `sync-done` counts.
  */
 export type PeerMessage =
   | {
@@ -32,6 +35,12 @@ export type PeerMessage =
       readonly round: number;
       readonly index: number;
       readonly sessions: readonly SessionState[];
+    }
+  | {
+      readonly type: "sync-purged";
+      readonly round: number;
+      readonly index: number;
+      readonly purged: readonly PurgedId[];
     }
   | {
       readonly type: "sync-done";

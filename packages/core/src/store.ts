@@ -1,4 +1,5 @@
 import type { Delta } from "./delta.ts";
+import type { PurgedId, PurgedPage } from "./purged.ts";
 import type { SessionState } from "./session.ts";
 import type { VersionVector } from "./version-vector.ts";
 
@@ -48,12 +49,28 @@ export interface Store {
   extractMissing(peer: VersionVector, options?: { limit?: number; after?: string }): MissingPage;
   /**
    * Removes a session's whole state (garbage collection; the caller decides it is safe) and
-   * remembers its id: later deltas and states for a purged id are ignored (their dots are still
-   * recorded), so nothing that arrives late can bring the session back.
+   * remembers its id with the dot of the stored tombstone's delete (`null` when it held none):
+   * later deltas and states for a purged id are ignored (their dots are still recorded), so
+   * nothing that arrives late can bring the session back.
    */
   purgeSession(id: string): void;
+  /**
+   * Learns purges from a peer (anti-entropy): each id is remembered as purged, with its dot, and
+   * whatever state this store holds for it is dropped, whoever wrote it; one transaction.
+   *
+   * @remarks Remove-wins for good: the id was deleted before it was purged, so a write made to
+   * it since (here, by a node restarted on a wiped disk that did not know the purge) loses.
+   * Idempotent; an id already purged keeps its recorded dot unless that was `null`. No dot is
+   * recorded in the version vector.
+   */
+  applyPurged(purged: readonly PurgedId[]): void;
   /** Whether `id` was purged; a purged id reads as deleted and takes no write. */
   wasPurged(id: string): boolean;
+  /**
+   * Purged ids a peer with version vector `peer` may lack (`peerLacksPurge`), in id order, at
+   * most `limit` a page, ids after `after` only.
+   */
+  extractPurged(peer: VersionVector, options?: { limit?: number; after?: string }): PurgedPage;
   /**
    * Ids of sessions not deleted whose effective expiry (`effectiveExpiry`) is before `t`, at
    * most `limit`, soonest first: the input of expiry sweeps.

@@ -204,6 +204,14 @@ export const messageArbs: {
     index: roundArb(),
     sessions: fc.array(sessionArb(), { maxLength: 3 }),
   }),
+  "sync-purged": fc.record({
+    type: fc.constant("sync-purged" as const),
+    round: roundArb(),
+    index: roundArb(),
+    purged: fc.array(fc.record({ id: sessionIdArb(), dot: fc.option(dotArb(), { nil: null }) }), {
+      maxLength: 4,
+    }),
+  }),
   "sync-done": fc.record({
     type: fc.constant("sync-done" as const),
     round: roundArb(),

@@ -38,6 +38,7 @@ const TAGS: Record<PeerMessageType, number> = {
   repair: 11,
   ping: 12,
   pong: 13,
+  "sync-purged": 14,
 };
 
 /** A plain, comparable view: bytes by content (decode gives Buffers), maps sorted, vv as entries. */
@@ -177,6 +178,16 @@ function messageProblems(m: PeerMessage): string[] {
         ...(isInt(m.round) && isInt(m.index) ? [] : ["sync-chunk numbers"]),
         ...m.sessions.flatMap((s, i) => sessionProblems(s, `sessions[${i}]`)),
       ];
+    case "sync-purged":
+      return [
+        ...(isInt(m.round) && isInt(m.index) ? [] : ["sync-purged numbers"]),
+        ...m.purged.flatMap((p, i) => [
+          ...(isSessionId(p.id) ? [] : [`purged[${i}].id`]),
+          ...(p.dot === null || (isNodeId(p.dot.origin) && isInt(p.dot.seq, 1))
+            ? []
+            : [`purged[${i}].dot`]),
+        ]),
+      ];
     case "sync-done":
       return [
         ...(isInt(m.round) && isInt(m.chunks) ? [] : ["sync-done numbers"]),
@@ -314,6 +325,22 @@ describe("encodeMessage / decodeMessage round trip", () => {
     expect(plain(wireOf({ type: "sync-done", round: 4, chunks: 2, vv }))).toEqual(
       plain([1, 8, 4, 2, [["us", 3, [5, 6, 9, 9]]]]),
     );
+    const purged = [
+      { id: "AAAAAAAAAAAAAAAAAAAAAA", dot: { origin: "eu", seq: 7 } },
+      { id: "BBBBBBBBBBBBBBBBBBBBBB", dot: null },
+    ];
+    expect(plain(wireOf({ type: "sync-purged", round: 4, index: 1, purged }))).toEqual(
+      plain([
+        1,
+        14,
+        4,
+        1,
+        [
+          ["AAAAAAAAAAAAAAAAAAAAAA", ["eu", 7]],
+          ["BBBBBBBBBBBBBBBBBBBBBB", null],
+        ],
+      ]),
+    );
     expect(plain(wireOf({ type: "ping", req: 1, sent: stamp.hlc }))).toEqual(
       plain([1, 12, 1, [1700000000000, 2, "eu"]]),
     );
@@ -449,7 +476,7 @@ describe("decodeMessage refuses bad input with DecodeError and nothing else", ()
 
   it("unknown tags, and a wrong number of fields for a known one", () => {
     const unknownTag = fc.oneof(
-      fc.integer().filter((t) => t < 1 || t > 13),
+      fc.integer().filter((t) => t < 1 || t > 14),
       fc.constantFrom(null, "hello", 1.5, [4]),
     );
     fc.assert(
@@ -575,6 +602,26 @@ describe("decoded output is well-typed", () => {
       expect(decodeOrRefuse(repairWith(index, value))).toBeInstanceOf(DecodeError);
     }
     expect(decodeOrRefuse(repairWith(1, field([0, stamp, null])))).not.toBeInstanceOf(DecodeError);
+  });
+
+  it("refuses purged ids that break their rules", () => {
+    const purgedWith = (item: unknown) =>
+      packValue([PROTOCOL_VERSION, TAGS["sync-purged"], 1, 0, [item]]);
+    const id = "AAAAAAAAAAAAAAAA";
+    for (const item of [
+      ["short", ["eu", 1]],
+      [id, ["eu", 0]],
+      [id, ["bad node!", 1]],
+      [id, ["eu"]],
+      [id, "eu"],
+      [id],
+      [id, ["eu", 1], 3],
+      id,
+    ]) {
+      expect(decodeOrRefuse(purgedWith(item))).toBeInstanceOf(DecodeError);
+    }
+    expect(decodeOrRefuse(purgedWith([id, ["eu", 1]]))).not.toBeInstanceOf(DecodeError);
+    expect(decodeOrRefuse(purgedWith([id, null]))).not.toBeInstanceOf(DecodeError);
   });
 
   it("regression: refuses a user id with control characters", () => {

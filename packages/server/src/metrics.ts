@@ -29,6 +29,7 @@ const SECONDS_BUCKETS = [
  * | `meridian_deltas_applied_total` | counter | peer |
  * | `meridian_anti_entropy_rounds_total` | counter | peer, complete |
  * | `meridian_anti_entropy_sessions_total` | counter | peer |
+ * | `meridian_anti_entropy_purged_ids_total` | counter | peer |
  * | `meridian_clock_skew_refused_total` | counter | peer |
  * | `meridian_push_queue_overflows_total` | counter | peer |
  * | `meridian_peer_messages_received_total` | counter | type |
@@ -123,6 +124,12 @@ export class NodeMetrics {
       "Remote writes refused because their clock was too far ahead",
       ["peer"],
     );
+    const purgedIds = counter(
+      registers,
+      "meridian_anti_entropy_purged_ids_total",
+      "Garbage-collected session ids received in anti-entropy rounds",
+      ["peer"],
+    );
     const overflows = counter(
       registers,
       "meridian_push_queue_overflows_total",
@@ -174,6 +181,7 @@ export class NodeMetrics {
         rounds.inc({ peer, complete: String(complete) });
         synced.inc({ peer }, sessions);
       }),
+      replicator.on("purged-received", (peer, count) => purgedIds.inc({ peer }, count)),
       replicator.on("skew-refused", (peer, count) => skew.inc({ peer }, count)),
       replicator.on("overflow", (peer) => overflows.inc({ peer })),
       replicator.on("message-in", (type) => messages.inc({ type })),

@@ -4,6 +4,7 @@ import {
   mergeSession,
   type PeerLink,
   type PeerMessage,
+  type PurgedId,
   type Scheduler,
   type SessionState,
   type Timer,
@@ -21,7 +22,7 @@ export interface ReplicatorOptions {
   readonly batchSize?: number;
   /** Period of anti-entropy rounds per peer, in ms. */
   readonly syncIntervalMs?: number;
-  /** Sessions per `sync-chunk`. */
+  /** Sessions per `sync-chunk`, and purged ids per `sync-purged`. */
   readonly syncPageSize?: number;
 }
 
@@ -36,6 +37,8 @@ export interface ReplicatorEvents {
   "skew-refused": (peerId: string, count: number) => void;
   /** An anti-entropy round finished on this side; `complete` when the vector was merged. */
   "sync-done": (peerId: string, sessions: number, complete: boolean) => void;
+  /** Purged ids an anti-entropy round brought from a peer (already known ones included). */
+  "purged-received": (peerId: string, count: number) => void;
   /** A peer's push queue overflowed and was replaced by an anti-entropy round. */
   overflow: (peerId: string) => void;
   /** Serving a peer failed (a store error, say); the link was closed. */
@@ -313,6 +316,9 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       case "sync-chunk":
         this.onSyncChunk(link, message.round, message.index, message.sessions);
         return;
+      case "sync-purged":
+        this.onSyncPurged(link, message.round, message.index, message.purged);
+        return;
       case "sync-done":
         this.onSyncDone(link, message.round, message.chunks, message.vv);
         return;
@@ -368,7 +374,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const link = peer.link;
     if (link === undefined) return;
     while (peer.queue.length > 0) {
-      const batch = takeBatch(peer.queue, this.batchSize, MAX_MESSAGE_BYTES);
+      const batch = takeBatch(peer.queue, this.batchSize, MAX_MESSAGE_BYTES, deltaSize);
       // `sent` is the physical clock, read without issuing a timestamp: an issued one would
       // leave the node without being persisted, and a restart could issue it again.
       const sent = { wall: this.replica.now(), logical: 0, node: this.replica.nodeId };
@@ -477,35 +483,71 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     }
   }
 
-  /** Streams what the requester lacks, a page per tick so the event loop keeps breathing. */
+  /**
+   * Streams what the requester lacks, a page per tick so the event loop keeps breathing: first
+   * the session fragments, then the purged ids, then `sync-done` with the vector snapshotted
+   * before either.
+   *
+   * @remarks Purged ids go to a requester whose vector lacks the dot of the purged tombstone's
+   * delete (see `peerLacksPurge`): in practice a new node id, such as a node restarted on a
+   * wiped disk, since every other node held the delete before it was purged. This keeps the
+   * invariant that a vector holding a delete's dot comes with the tombstone or the purge, which
+   * is what lets the requester merge the snapshot. They are read after the sessions, so a
+   * tombstone this node purges while the round is served is sent one way or the other.
+   */
   private serveSync(link: PeerLink, round: number, theirs: VersionVector): void {
     const snapshot = this.replica.store.versionVector();
     let index = 0;
-    const page = (after: string | undefined) => {
+    const after = (cursor: string | undefined) => (cursor !== undefined ? { after: cursor } : {});
+    const fail = (e: unknown) => {
+      // A store failure ends this round for this peer only; the requester retries later.
+      this.emit("fault", link.peerId, e);
+      link.close(1011, "sync failed");
+    };
+    const purgedPage = (cursor: string | undefined) => {
       if (this.stopped) return;
       try {
-        const { sessions, next } = this.replica.store.extractMissing(theirs, {
+        const { purged, next } = this.replica.store.extractPurged(theirs, {
           limit: this.syncPageSize,
-          ...(after !== undefined ? { after } : {}),
+          ...after(cursor),
         });
-        // Chunks are bounded in bytes as well as sessions, so no frame outgrows the peer's limit.
-        while (sessions.length > 0) {
-          const chunk = takeBatch(sessions, sessions.length, MAX_MESSAGE_BYTES);
-          if (!link.send({ type: "sync-chunk", round, index, sessions: chunk })) return;
+        while (purged.length > 0) {
+          const chunk = takeBatch(purged, purged.length, MAX_MESSAGE_BYTES, purgedSize);
+          if (!link.send({ type: "sync-purged", round, index, purged: chunk })) return;
           index += 1;
         }
         if (next === null) {
           link.send({ type: "sync-done", round, chunks: index, vv: snapshot });
           return;
         }
-        this.scheduler.after(0, () => page(next));
+        this.scheduler.after(0, () => purgedPage(next));
       } catch (e) {
-        // A store failure ends this round for this peer only; the requester retries later.
-        this.emit("fault", link.peerId, e);
-        link.close(1011, "sync failed");
+        fail(e);
       }
     };
-    page(undefined);
+    const sessionPage = (cursor: string | undefined) => {
+      if (this.stopped) return;
+      try {
+        const { sessions, next } = this.replica.store.extractMissing(theirs, {
+          limit: this.syncPageSize,
+          ...after(cursor),
+        });
+        // Chunks are bounded in bytes as well as sessions, so no frame outgrows the peer's limit.
+        while (sessions.length > 0) {
+          const chunk = takeBatch(sessions, sessions.length, MAX_MESSAGE_BYTES, estimateSize);
+          if (!link.send({ type: "sync-chunk", round, index, sessions: chunk })) return;
+          index += 1;
+        }
+        if (next === null) {
+          purgedPage(undefined);
+          return;
+        }
+        this.scheduler.after(0, () => sessionPage(next));
+      } catch (e) {
+        fail(e);
+      }
+    };
+    sessionPage(undefined);
   }
 
   private onSyncChunk(
@@ -514,19 +556,41 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     index: number,
     sessions: readonly SessionState[],
   ): void {
-    const r = this.incoming.get(roundKey(link.peerId, round));
+    const r = this.receiveChunk(link, round, index);
     if (r === undefined) return;
-    if (r.received.has(index)) return;
-    r.received.add(index);
-    // A round that is still delivering is alive: only a silent round is abandoned as lost, so a
-    // long catch-up is never restarted (and sent twice) halfway through.
-    const peer = this.peers.get(link.peerId);
-    if (peer !== undefined && peer.syncing === round) peer.syncStartedAt = this.replica.now();
     r.sessions += sessions.length;
     if (this.replica.applyStates(sessions) > 0) {
       r.refused = true;
       this.emit("skew-refused", link.peerId, 1);
     }
+  }
+
+  /**
+   * Learns purges: each id becomes a permanent remove-wins tombstone here, dropping whatever
+   * this node holds for it (a write it took to the id before it knew, say).
+   */
+  private onSyncPurged(
+    link: PeerLink,
+    round: number,
+    index: number,
+    purged: readonly PurgedId[],
+  ): void {
+    if (this.receiveChunk(link, round, index) === undefined) return;
+    this.replica.store.applyPurged(purged);
+    this.emit("purged-received", link.peerId, purged.length);
+  }
+
+  /** Records chunk `index` of a round in flight; undefined for unknown rounds and repeats. */
+  private receiveChunk(link: PeerLink, round: number, index: number): IncomingRound | undefined {
+    const r = this.incoming.get(roundKey(link.peerId, round));
+    if (r === undefined) return undefined;
+    if (r.received.has(index)) return undefined;
+    r.received.add(index);
+    // A round that is still delivering is alive: only a silent round is abandoned as lost, so a
+    // long catch-up is never restarted (and sent twice) halfway through.
+    const peer = this.peers.get(link.peerId);
+    if (peer !== undefined && peer.syncing === round) peer.syncStartedAt = this.replica.now();
+    return r;
   }
 
   private onSyncDone(link: PeerLink, round: number, chunks: number, vv: VersionVector): void {
@@ -578,28 +642,38 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   }
 }
 
-/** Bound on the estimated size of one deltas or sync-chunk message. */
+/** Bound on the estimated size of one deltas, sync-chunk or sync-purged message. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Removes and returns the first items of `queue`: at most `count`, and no more than `maxBytes` by
- * estimate, but always at least one.
+ * the estimate `sizeOf`, but always at least one.
  */
-function takeBatch<T extends Delta | SessionState>(
+function takeBatch<T>(
   queue: T[],
   count: number,
   maxBytes: number,
+  sizeOf: (item: T) => number,
 ): T[] {
   let bytes = 0;
   let n = 0;
   while (n < queue.length && n < count) {
-    const item = queue[n]!;
-    const size = estimateSize("dot" in item ? item.session : item);
+    const size = sizeOf(queue[n]!);
     if (n > 0 && bytes + size > maxBytes) break;
     bytes += size;
     n += 1;
   }
   return queue.splice(0, n);
+}
+
+/** An upper bound of a purged id's encoded size. */
+function purgedSize(p: PurgedId): number {
+  return 16 + p.id.length + (p.dot === null ? 0 : 16 + p.dot.origin.length);
+}
+
+/** A cheap upper-ish estimate of a delta's encoded size. */
+function deltaSize(d: Delta): number {
+  return estimateSize(d.session);
 }
 
 /** A cheap upper-ish estimate of a session fragment's encoded size. */

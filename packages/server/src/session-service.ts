@@ -2,6 +2,7 @@ import {
   type Delta,
   type FieldRegister,
   isSessionId,
+  mergeSession,
   type Rng,
   type SessionState,
   type SessionWrite,
@@ -186,7 +187,9 @@ export class SessionService {
     if (state.idleMs?.value != null) {
       const { delta, state: after } = await this.replica.write(id, { op: "access" });
       this.replicator.push(delta);
-      state = after;
+      // Joined with what was read, not replaced: after a read with `after` or at quorum, `state`
+      // may hold writes this node refused to store for clock skew (found by the simulator).
+      state = mergeSession(state, after);
     }
     return answerOf(state, undefined);
   }

@@ -46,6 +46,7 @@ const NAMES = [
   "meridian_deltas_applied_total",
   "meridian_anti_entropy_rounds_total",
   "meridian_anti_entropy_sessions_total",
+  "meridian_anti_entropy_purged_ids_total",
   "meridian_clock_skew_refused_total",
   "meridian_push_queue_overflows_total",
   "meridian_peer_messages_received_total",

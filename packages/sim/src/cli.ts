@@ -4,7 +4,7 @@
  *   pnpm sim --seeds N [--from S]   run N schedules, seeds S..S+N-1 (S random when omitted)
  *   pnpm sim --seed S [--shrink] [--trace]
  *   --regions N, --max-faults N, --max-ops N   reshape the generated schedules (default 3, 6, 50)
- *   --gc auto|on|off                           garbage collection in runs (default auto)
+ *   --gc on|off                                garbage collection in runs (default on)
  *                                   replay one seed; shrink it to a minimal failing schedule;
  *                                   print its whole event trace
  *
@@ -29,7 +29,11 @@ const { values } = parseArgs({
   },
 });
 
-const gc = values.gc === "on" || values.gc === "off" ? values.gc : "auto";
+if (values.gc !== undefined && values.gc !== "on" && values.gc !== "off") {
+  console.error(`--gc takes on or off, not ${values.gc}`);
+  process.exit(2);
+}
+const gc = values.gc === "off" ? "off" : "on";
 const options: SimulationOptions = { gc };
 
 const REGION_NAMES = ["eu", "us", "ap", "sa", "af", "me", "oc"];

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Delta, MemoryStore, type Store } from "@meridian/core";
+import { type Delta, MemoryStore, type PurgedId, type Store } from "@meridian/core";
 import { Janitor, Replicator, SessionService } from "@meridian/server";
 import { openSqliteStore } from "@meridian/storage-sqlite";
 import { ObservedReplica } from "./observed-replica.ts";
@@ -30,8 +30,11 @@ export interface SimNodeConfig {
 /** What a node reports to the run. */
 export interface SimNodeObserver {
   committed(node: SimNode, op: number | undefined, delta: Delta): void;
-  /** Garbage collection dropped a session from this node's store. */
-  purged(node: SimNode, id: string): void;
+  /**
+   * Garbage collection dropped a session from this node's store: its own janitor purged it, or
+   * (`learned`) anti-entropy brought a purge this node did not know.
+   */
+  purged(node: SimNode, id: string, learned: boolean): void;
   /** The janitor reported a failed pass. */
   fault(node: SimNode, error: unknown): void;
 }
@@ -86,7 +89,9 @@ export class SimNode {
     const label = `${this.region}#${this.lives}`;
     const owner: EventOwner = { label, alive: true, pausedUntil: 0 };
     const scheduler = this.scheduler.forOwner(owner);
-    const store = observePurges(this.openDisk(), (id) => this.observer.purged(this, id));
+    const store = observePurges(this.openDisk(), (id, learned) =>
+      this.observer.purged(this, id, learned),
+    );
     const rng = SimRandom.derive(this.config.seed, `node:${label}`);
     const replica = new ObservedReplica(
       {
@@ -182,16 +187,24 @@ export class SimNode {
 }
 
 /**
- * The store with every `purgeSession` reported: how the history learns what garbage collection
- * removed. Every other call goes straight to the store.
+ * The store with every purge reported: how the history learns what garbage collection removed.
+ * `purgeSession` is the node's own janitor; `applyPurged` reports only the ids it newly learns.
+ * Every other call goes straight to the store.
  */
-function observePurges(store: Store, purged: (id: string) => void): Store {
+function observePurges(store: Store, purged: (id: string, learned: boolean) => void): Store {
   return new Proxy(store, {
     get(target, prop) {
       if (prop === "purgeSession") {
         return (id: string) => {
           target.purgeSession(id);
-          purged(id);
+          purged(id, false);
+        };
+      }
+      if (prop === "applyPurged") {
+        return (list: readonly PurgedId[]) => {
+          const fresh = [...new Set(list.map((p) => p.id))].filter((id) => !target.wasPurged(id));
+          target.applyPurged(list);
+          for (const id of fresh) purged(id, true);
         };
       }
       const value: unknown = Reflect.get(target, prop, target);

@@ -31,12 +31,10 @@ export interface SimulationOptions {
   /** When given, every trace line is appended to it (for the determinism test and debugging). */
   readonly traceLines?: string[];
   /**
-   * Garbage collection (the janitor's expiry sweeps and tombstone purges): `on`, `off`, or
-   * `auto` (default), which runs it unless the schedule wipes a disk. A wiped node restarts
-   * without the memory of purged ids and takes writes to them again: a known GC bug (see
-   * `regressions.test.ts`), left out of campaigns until it is fixed so they test the rest.
+   * Garbage collection (the janitor's expiry sweeps and tombstone purges): `on` (default) or
+   * `off`, for every schedule, those that wipe disks included.
    */
-  readonly gc?: "auto" | "on" | "off";
+  readonly gc?: "on" | "off";
 }
 
 /** What one run produced. */
@@ -112,19 +110,19 @@ class SimulationRun {
       afterWaitMs: 300,
       defaultTtlMs: DEFAULT_TTL_MS,
       janitorIntervalMs: 2_000,
-      gc: gcEnabled(schedule, options.gc ?? "auto"),
+      gc: (options.gc ?? "on") === "on",
     };
     this.nodes = schedule.regions.map(
       (region) =>
         new SimNode(region, this.scheduler, config, {
-          purged: (node, id) => {
+          purged: (node, id, learned) => {
             const life = node.current;
             if (life === undefined) return;
             this.nodeEvents.push({
               ...this.nodeEvent("purge", node.region, life.label, false),
               sessionId: id,
             });
-            this.trace.add(`purge ${life.label} ${id}`);
+            this.trace.add(`purge ${life.label} ${id}${learned ? " learned" : ""}`);
           },
           fault: (node, error) => this.noteAnomaly(`${node.region} janitor: ${describe(error)}`),
           committed: (node, op, delta) => {
@@ -366,18 +364,6 @@ class SimulationRun {
   ): NodeEvent {
     return { type, region, incarnation, at: this.scheduler.now, wiped };
   }
-}
-
-/** Whether a run collects garbage; see {@link SimulationOptions.gc}. */
-function gcEnabled(schedule: Schedule, mode: "auto" | "on" | "off"): boolean {
-  if (mode !== "auto") return mode === "on";
-  const wipes = schedule.steps.some(
-    (s) =>
-      s.kind === "fault" &&
-      s.fault.type === "crash" &&
-      (s.fault.wipe || schedule.storage === "memory"),
-  );
-  return !wipes;
 }
 
 /** How long a step's effects last after it starts (a partition's duration, a crash's downtime). */

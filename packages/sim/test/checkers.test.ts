@@ -150,6 +150,85 @@ describe("checkers fail a broken history", () => {
     expect(checkClocks(history({ final: finals([both]) }))).toHaveLength(3);
   });
 
+  it("a write to a purged id at a node restarted on a wiped disk loses to the delete; any other vanishing write is lost", () => {
+    // eu deletes the session, every region purges it, ap restarts on a wiped disk (ap#2, a new
+    // node id), takes a write to the id before it learns the purge, then learns it and drops it.
+    const del = fragment(ID, stamp(300, "eu-1", 2), {}, { deleted: stamp(300, "eu-1", 2) });
+    const late = fragment(ID, stamp(900, "ap-2", 1), { a: "o7a" });
+    const purge = (region: string, incarnation: string, at: number) => ({
+      type: "purge" as const,
+      region,
+      incarnation,
+      at,
+      wiped: false,
+      sessionId: ID,
+    });
+    const ops = [
+      op(1, {
+        type: "put",
+        set: { a: "o1a" },
+        consistency: "all",
+        answer: answer("o1a", "1.eu-1"),
+      }),
+      op(6, { type: "delete", consistency: "all" }),
+      op(7, {
+        type: "put",
+        region: "ap",
+        incarnation: "ap#2",
+        invokedAt: 900,
+        completedAt: 905,
+        set: { a: "o7a" },
+        answer: answer("o7a", "1.ap-2"),
+      }),
+    ];
+    const writes = [
+      write(1, w1, 10),
+      write(6, del, 65),
+      { ...write(7, late, 905), region: "ap", incarnation: "ap#2" },
+    ];
+    const crash = {
+      type: "crash" as const,
+      region: "ap",
+      incarnation: "ap#1",
+      at: 500,
+      wiped: true,
+    };
+    const restart = {
+      ...crash,
+      type: "restart" as const,
+      incarnation: "ap#2",
+      at: 600,
+      wiped: false,
+    };
+    const h = history({
+      ops,
+      writes,
+      nodeEvents: [
+        purge("eu", "eu#1", 200),
+        purge("us", "us#1", 200),
+        purge("ap", "ap#1", 200),
+        crash,
+        restart,
+        purge("ap", "ap#2", 950),
+      ],
+      final: finals([]),
+    });
+    expect(checkHistory(h)).toEqual([]);
+    // The same write vanishing from an id nobody deleted or purged is a lost write.
+    const unpurged = history({ ops: [ops[0]!, ops[2]!], writes: [writes[0]!, writes[2]!] });
+    const vanished = { ...unpurged, nodeEvents: [crash, restart], final: finals([w1]) };
+    expect(checkLostWrites(vanished).map((v) => v.message)).toEqual([
+      expect.stringContaining("op7's field:a"),
+      expect.stringContaining("op7's field:a"),
+      expect.stringContaining("op7's field:a"),
+    ]);
+    // A purge without a delete (or expiry) before it does not excuse it either.
+    const premature = { ...vanished, nodeEvents: [crash, restart, purge("ap", "ap#2", 950)] };
+    expect(checkGarbageCollection(premature).map((v) => v.message)).toContainEqual(
+      expect.stringContaining("ap#2 purged session-000000000001, which was neither deleted"),
+    );
+  });
+
   it("garbage collection: a purged session served again, and live at the end", () => {
     const h = history({
       ops: [op(5, { answer: answer("o1a", "1.eu-1") })],

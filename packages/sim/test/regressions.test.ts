@@ -80,6 +80,27 @@ describe("simulator regressions", () => {
     expect(violations).toEqual([]);
   });
 
+  it("a read that renews an idle session answers with the state it read, not the stored one", async () => {
+    // Found by `pnpm sim --seeds 1000 --from 300000 --max-faults 12 --max-ops 80` (seed 300266).
+    // A read with `after` at a node whose clock lags more than maxClockSkew fetched the write
+    // from its peers but could not store it (skew); the access write that renews an idle
+    // timeout then answered with the stored state, which lacked the write the token named.
+    const violations = await violationsOf([
+      {
+        kind: "op",
+        at: 2500,
+        region: 0,
+        op: { type: "create", consistency: "all", set: ["a"], ttlS: null, idleS: 60 },
+      },
+      { kind: "fault", at: 3000, fault: { type: "skew", region: 2, ms: -9000 } },
+      { kind: "op", at: 9000, region: 0, op: { ...put(["a"]), key: 3 } },
+      { kind: "op", at: 10_000, region: 2, op: { ...get("local"), key: 3, after: true } },
+      // A last step later on, so that the final heal does not lift the skew during the read.
+      { kind: "op", at: 20_000, region: 1, op: get("local") },
+    ]);
+    expect(violations).toEqual([]);
+  });
+
   it("an expired session stays expired when the node's clock steps back", async () => {
     // Reads judged expiry by the raw physical clock: after a backwards jump the node served a
     // session it had already reported expired.
@@ -129,13 +150,13 @@ describe("simulator regressions", () => {
     expect(violations).toEqual([]);
   });
 
-  it("OPEN BUG: a node restarted on a wiped disk takes writes to an id the others purged", async () => {
+  it("a node restarted on a wiped disk learns the ids the others purged, and its writes to them lose", async () => {
     // Found by campaign seeds 153, 174 and 193 (CI budget, GC on). The janitor purges a
-    // tombstone once every region holds the delete, and each store remembers the purged id
-    // locally. A node that then restarts on an empty disk remembers nothing, accepts a write to
-    // the id, and keeps the session live for good, while the others ignore it: convergence and
-    // remove-wins both break. Campaigns run GC only on schedules without wipes until this is
-    // fixed (SimulationOptions.gc "auto"); when it is, this expectation flips to `toEqual([])`.
+    // tombstone once every region holds the delete, and each store remembered the purged id
+    // only locally. A node that then restarted on an empty disk remembered nothing, accepted a
+    // write to the id, and kept the session live for good, while the others ignored it:
+    // convergence and remove-wins both broke. Purged ids now replicate: anti-entropy sends them
+    // to a node whose version vector lacks the purged delete, which drops the id's state.
     const schedule: Schedule = {
       seed: 9,
       regions: ["eu", "us", "ap"],
@@ -145,12 +166,22 @@ describe("simulator regressions", () => {
         { kind: "fault", at: 14000, fault: { type: "crash", region: 2, downMs: 1000, wipe: true } },
         { kind: "op", at: 18000, region: 2, op: put(["b"]) },
         { kind: "op", at: 18500, region: 2, op: get("local") },
+        { kind: "op", at: 30000, region: 2, op: get("local") },
+        { kind: "op", at: 30000, region: 2, op: put(["c"]) },
       ],
     };
     const { result, violations } = await checkSchedule(schedule, { gc: "on" });
-    expect(result.history.nodeEvents.filter((e) => e.type === "purge")).toHaveLength(3);
-    expect(violations.map((v) => v.checker)).toContain("garbage-collection");
-    expect(violations.map((v) => v.checker)).toContain("convergence");
+    expect(violations).toEqual([]);
+    const purges = result.history.nodeEvents.filter((e) => e.type === "purge");
+    // eu, us and ap purge the expired tombstone; ap's second incarnation learns the purge.
+    expect(purges.map((e) => e.incarnation).sort()).toEqual(["ap#1", "ap#2", "eu#1", "us#1"]);
+    // Once it knows, the wiped node answers "deleted" and refuses writes, and nobody holds it.
+    const late = result.history.ops.filter((o) => o.invokedAt === 30000);
+    expect(late.map((o) => o.code)).toEqual([
+      "MERIDIAN_ERR_SESSION_DELETED",
+      "MERIDIAN_ERR_SESSION_DELETED",
+    ]);
+    for (const node of result.history.final) expect(node.sessions).toEqual([]);
   });
 
   it("OPEN DESIGN GAP: a region that never saw an expired session revives it with a write", async () => {

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import { StorageVersionError } from "./errors.ts";
-import { SCHEMA_V1 } from "./schema.ts";
+import { SCHEMA_V1, SCHEMA_V2 } from "./schema.ts";
 
 /** One step of the schema: the SQL that takes a database from `version - 1` to `version`. */
 export interface Migration {
@@ -9,7 +9,10 @@ export interface Migration {
 }
 
 /** Every migration, in order. Append only: a released migration never changes. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: SCHEMA_V1 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, up: SCHEMA_V1 },
+  { version: 2, up: SCHEMA_V2 },
+];
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

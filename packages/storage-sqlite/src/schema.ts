@@ -79,3 +79,17 @@ CREATE TABLE meta (
   value TEXT NOT NULL
 ) WITHOUT ROWID;
 `;
+
+/**
+ * Version 2: purged ids replicate, so each remembers the dot of the delete whose tombstone was
+ * purged.
+ *
+ * @remarks `purged.origin`/`purged.seq` hold that dot; NULL for ids purged under version 1,
+ * whose dot is unknown (they are offered to every peer). `purged_by_dot` lets anti-entropy read
+ * only the purges above a peer's contiguous base, as `registers_by_dot` does for writes.
+ */
+export const SCHEMA_V2 = `
+ALTER TABLE purged ADD COLUMN origin TEXT;
+ALTER TABLE purged ADD COLUMN seq INTEGER;
+CREATE INDEX purged_by_dot ON purged (origin, seq);
+`;

@@ -5,12 +5,15 @@ import {
   type MissingPage,
   mergeSession,
   missingFragment,
+  type PurgedId,
+  type PurgedPage,
   type SessionState,
   type Store,
   type VersionVector,
 } from "@meridian/core";
 import Database from "better-sqlite3";
 import { extractCandidates } from "./extract-candidates.ts";
+import { extractPurged } from "./extract-purged.ts";
 import type { Keyring } from "./keyring.ts";
 import { migrate } from "./migrations.ts";
 import {
@@ -264,16 +267,53 @@ export class SqliteStore implements Store {
     this.cache.delete(id);
     this.db
       .transaction(() => {
-        this.q.purgeYjsStamps.run(id);
-        this.q.purgeRegisters.run(id);
-        this.q.purgeSession.run(id);
-        this.q.insertPurged.run(id);
+        const deleted = this.getSession(id)?.deleted;
+        this.forget({
+          id,
+          dot: deleted === undefined ? null : { origin: deleted.hlc.node, seq: deleted.seq },
+        });
       })
       .immediate();
   }
 
+  applyPurged(purged: readonly PurgedId[]): void {
+    if (purged.length === 0) return;
+    this.db
+      .transaction(() => {
+        for (const p of purged) this.forget(p);
+      })
+      .immediate();
+  }
+
+  /** Drops every row of a session and remembers its id as purged; inside a transaction. */
+  private forget(p: PurgedId): void {
+    this.q.purgeYjsStamps.run(p.id);
+    this.q.purgeRegisters.run(p.id);
+    this.q.purgeSession.run(p.id);
+    this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
+    // Extraction of purged ids probes the dot index once per known origin.
+    if (p.dot !== null && !this.origins.has(p.dot.origin)) {
+      this.q.insertOrigin.run(p.dot.origin);
+      this.origins.add(p.dot.origin);
+    }
+  }
+
   wasPurged(id: string): boolean {
     return this.q.wasPurged.get(id) !== undefined;
+  }
+
+  extractPurged(peer: VersionVector, options: { limit?: number; after?: string } = {}): PurgedPage {
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (!(limit >= 1))
+      throw new RangeError(`extractPurged: limit must be at least 1, got ${limit}`);
+    return extractPurged(
+      this.q,
+      this.origins,
+      peer,
+      options.after ?? "",
+      limit,
+      this.indexedExtractLimit,
+    );
   }
 
   expiredBefore(t: number, limit: number): string[] {

@@ -1,6 +1,13 @@
 import type Database from "better-sqlite3";
 import type { JoinedRow, StoredRow } from "./register-rows.ts";
 
+/** A row of the `purged` table; `origin` and `seq` are NULL when the dot is unknown. */
+export interface PurgedRow {
+  readonly id: string;
+  readonly origin: string | null;
+  readonly seq: number | null;
+}
+
 /**
  * Every statement the store runs, prepared once per connection.
  *
@@ -73,7 +80,25 @@ export function prepareStatements(db: Database.Database) {
     purgeRegisters: db.prepare<[string]>("DELETE FROM registers WHERE session_id = ?"),
     purgeYjsStamps: db.prepare<[string]>("DELETE FROM yjs_stamps WHERE session_id = ?"),
     purgeSession: db.prepare<[string]>("DELETE FROM sessions WHERE id = ?"),
-    insertPurged: db.prepare<[string]>("INSERT OR IGNORE INTO purged (id) VALUES (?)"),
+    // A known dot replaces an unknown one; otherwise the first dot recorded stays.
+    insertPurged: db.prepare<[string, string | null, number | null]>(
+      `INSERT INTO purged (id, origin, seq) VALUES (?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET origin = excluded.origin, seq = excluded.seq
+       WHERE purged.origin IS NULL AND excluded.origin IS NOT NULL`,
+    ),
+    purgedAbove: db.prepare<
+      { origin: string; base: number; after: string; cap: number },
+      PurgedRow
+    >(
+      `SELECT id, origin, seq FROM purged
+       WHERE origin = $origin AND seq > $base AND id > $after LIMIT $cap`,
+    ),
+    purgedWithoutDot: db.prepare<{ after: string; cap: number }, PurgedRow>(
+      "SELECT id, origin, seq FROM purged WHERE origin IS NULL AND id > $after LIMIT $cap",
+    ),
+    purgedAfter: db.prepare<[string, number], PurgedRow>(
+      "SELECT id, origin, seq FROM purged WHERE id > ? ORDER BY id LIMIT ?",
+    ),
     wasPurged: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM purged WHERE id = ?"),
     expiredBefore: db.prepare<[number, number], { id: string }>(
       "SELECT id FROM sessions WHERE expires_at < ? AND deleted = 0 ORDER BY expires_at, id LIMIT ?",

@@ -7,6 +7,7 @@ import { storeConformance, testDelta, testSessionId, testStamp } from "@meridian
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions } from "../src/index.ts";
+import { SCHEMA_V1 } from "../src/schema.ts";
 import { prepareStatements } from "../src/statements.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-sqlite-"));
@@ -92,6 +93,45 @@ describe("SqliteStore on disk", () => {
       expect(details).not.toMatch(/SCAN (registers|yjs_stamps)/);
     } finally {
       raw.close();
+      store.close();
+    }
+  });
+
+  it("reads only purged ids above a peer's base when extracting purges", () => {
+    const store = fresh();
+    const raw = new Database(store.path);
+    try {
+      const sql = prepareStatements(raw).purgedAbove.source;
+      const plan = raw
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all({ origin: "eu", base: 10, after: "", cap: 100 }) as { detail: string }[];
+      const details = plan.map((p) => p.detail).join("\n");
+      expect(details).toMatch(
+        /SEARCH purged USING (COVERING )?INDEX purged_by_dot \(origin=\? AND seq>\?\)/,
+      );
+      expect(details).not.toMatch(/SCAN purged/);
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
+  it("migrates a version 1 database: its purged ids stay purged, offered to every peer", () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.exec(SCHEMA_V1);
+    raw.pragma("user_version = 1");
+    const old = testSessionId("v1purged");
+    raw.prepare("INSERT INTO purged (id) VALUES (?)").run(old);
+    raw.close();
+    const store = openSqliteStore(path);
+    try {
+      expect(store.wasPurged(old)).toBe(true);
+      const everything = VersionVector.from([["eu", { base: 1000, ranges: [] }]]);
+      expect(store.extractPurged(everything).purged).toEqual([{ id: old, dot: null }]);
+      store.applyStates([testDelta(old, testStamp("eu", 1), { set: { k: 1 } }).session]);
+      expect(store.getSession(old)).toBeUndefined();
+    } finally {
       store.close();
     }
   });

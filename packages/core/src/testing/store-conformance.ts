@@ -3,6 +3,7 @@ import type { Store } from "../store.ts";
 import { durabilityTests } from "./conformance-durability.ts";
 import { extractTests } from "./conformance-extract.ts";
 import { lifecycleTests } from "./conformance-lifecycle.ts";
+import { purgedTests } from "./conformance-purged.ts";
 import { readTests } from "./conformance-reads.ts";
 import { writeTests } from "./conformance-writes.ts";
 import { DEFAULT_RUNS } from "./seed.ts";
@@ -37,8 +38,9 @@ export interface ConformanceContext<S extends Store> {
  * @remarks Checks the whole `Store` contract against the reference `MemoryStore`: joins record
  * dots, applying is idempotent and order-, duplication- and batching-insensitive (fast-check,
  * seed printed, `SEED=` replays), state fragments record no dot, `extractMissing` returns exactly
- * what a peer lacks with working pagination, Yjs fields survive, and, with `reopen`, that every
- * part survives a restart.
+ * what a peer lacks with working pagination, Yjs fields survive, purged ids replicate as
+ * permanent remove-wins tombstones (`applyPurged`, `extractPurged`), and, with `reopen`, that
+ * every part survives a restart.
  */
 export function storeConformance<S extends Store>(
   name: string,
@@ -65,5 +67,6 @@ export function storeConformance<S extends Store>(
     extractTests(ctx);
     durabilityTests(ctx);
     lifecycleTests(ctx);
+    purgedTests(ctx);
   });
 }
