@@ -264,7 +264,6 @@ export class SqliteStore implements Store {
   }
 
   purgeSession(id: string): void {
-    this.cache.delete(id);
     this.db
       .transaction(() => {
         const deleted = this.getSession(id)?.deleted;
@@ -287,6 +286,7 @@ export class SqliteStore implements Store {
 
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
   private forget(p: PurgedId): void {
+    this.cache.delete(p.id);
     this.q.purgeYjsStamps.run(p.id);
     this.q.purgeRegisters.run(p.id);
     this.q.purgeSession.run(p.id);
