@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { encodeMessage, type PeerMessage, packValue } from "@meridian/core";
+import { encodeMessage, PROTOCOL_VERSION, type PeerMessage, packValue } from "@meridian/core";
 import { testDelta, testStamp, yjsUpdate } from "@meridian/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { nodeConfig, type RunningNode, startNode } from "../src/index.ts";
@@ -54,7 +54,13 @@ async function authenticatedPeer(node: RunningNode, port: number): Promise<RawPe
   if (theirs.type !== "hello") throw new Error(`expected hello, got ${theirs.type}`);
   const nonce = new Uint8Array(randomBytes(32));
   raw.send(
-    encodeMessage({ type: "hello", protocol: 1, nodeId: "probe-1", region: "probe", nonce }),
+    encodeMessage({
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      nodeId: "probe-1",
+      region: "probe",
+      nonce,
+    }),
   );
   await raw.next(); // the node's auth
   raw.send(encodeMessage({ type: "auth", proof: signNonce(SECRET, theirs.nonce, "probe-1") }));

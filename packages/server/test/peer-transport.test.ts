@@ -6,6 +6,7 @@ import { join } from "node:path";
 import {
   encodeMessage,
   MemoryStore,
+  PROTOCOL_VERSION,
   type PeerMessage,
   packValue,
   unpackValue,
@@ -256,7 +257,7 @@ describe("peer endpoint against raw clients", () => {
     const raw = await RawPeer.open(ports[0]!);
     const theirs = await raw.next();
     if (theirs.type !== "hello") throw new Error(`expected hello, got ${theirs.type}`);
-    expect(theirs).toMatchObject({ protocol: 1, nodeId: eu.nodeId, region: "eu" });
+    expect(theirs).toMatchObject({ protocol: PROTOCOL_VERSION, nodeId: eu.nodeId, region: "eu" });
     const mine = hello("probe-1");
     if (mine.type !== "hello") throw new Error("unreachable");
     raw.send(encodeMessage(mine));

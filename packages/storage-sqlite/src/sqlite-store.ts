@@ -229,7 +229,7 @@ export class SqliteStore implements Store {
   purgeSession(id: string): void {
     this.db
       .transaction(() => {
-        this.q.purgeYjsStamps.run(id);
+        this.q.purgeRegisterStamps.run(id);
         this.q.purgeRegisters.run(id);
         this.q.purgeSession.run(id);
         this.q.insertPurged.run(id);
