@@ -147,7 +147,7 @@ describe("logs at debug level", () => {
     const future = { wall: Date.now() + 3_600_000, logical: 0, node: "probe-1" };
     const far = testDelta(PEER_ID, { hlc: future, seq: 2 }, { set: { v: VALUES[0] } });
     skewed.send(encodeMessage({ type: "deltas", deltas: [far], sent: future }));
-    skewed.send(packValue([1, 99, ID, VALUES[0]]));
+    skewed.send(packValue([PROTOCOL_VERSION, 99, ID, VALUES[0]]));
     expect((await skewed.closed).code).toBe(4400);
     await waitFor(
       () =>

@@ -124,9 +124,9 @@ describe("hostile peer frames", () => {
         ],
         [
           "out-of-range numbers",
-          () => packValue([1, 4, [[[origin, 2 ** 60], []]], [1e300, -1, origin]]),
+          () => packValue([PROTOCOL_VERSION, 4, [[[origin, 2 ** 60], []]], [1e300, -1, origin]]),
         ],
-        ["wrong types", () => packValue([1, int(20), "x", { a: 1 }, null, true])],
+        ["wrong types", () => packValue([PROTOCOL_VERSION, int(20), "x", { a: 1 }, null, true])],
         [
           "far-future sync chunk",
           () =>

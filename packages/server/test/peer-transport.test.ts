@@ -88,7 +88,7 @@ const connected = (nodes: RunningNode[], peers: number) =>
 const proofOf = (secret: string, nonce: Uint8Array, prover: string) =>
   new Uint8Array(createHmac("sha256", secret).update(nonce).update(prover).digest());
 
-function hello(nodeId: string, protocol = 1): PeerMessage {
+function hello(nodeId: string, protocol = PROTOCOL_VERSION): PeerMessage {
   return {
     type: "hello",
     protocol,
@@ -291,8 +291,8 @@ describe("peer endpoint against raw clients", () => {
     const { ports } = await cluster(["eu"]);
     const nonce = new Uint8Array(32);
     const frames = [
-      packValue([2, 1, 2, "probe-1", "probe", nonce]),
-      encodeMessage(hello("probe-1", 2)),
+      packValue([PROTOCOL_VERSION + 1, 1, PROTOCOL_VERSION + 1, "probe-1", "probe", nonce]),
+      encodeMessage(hello("probe-1", PROTOCOL_VERSION + 1)),
     ];
     for (const frame of frames) {
       const raw = await RawPeer.open(ports[0]!);
