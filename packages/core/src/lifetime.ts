@@ -31,14 +31,16 @@ export interface Lifetime {
 export type LifetimeRegister = readonly Lifetime[];
 
 /**
- * Most elements a lifetime register may hold on the wire.
+ * Most elements a lifetime register holds, on the wire and after a join.
  *
- * @remarks Not a cap of the join (no lossy cap keeps the join associative: a late write that
- * bridges into a dropped element would count or not depending on arrival order). Elements
- * beyond one arise only from regions that created the same id without having seen it
- * (partitioned, or restarted on a wiped disk) or from writes with different views of the same
- * lifetime; the first write made with the merged view replaces every element of the first
- * run. Reaching this bound would take that many independent creations of one id.
+ * @remarks A defensive cap, never reached in practice: elements beyond one arise only from
+ * regions that created the same id without having seen it (partitioned, or restarted on a wiped
+ * disk) or from writes with different views of the same run, and the first write made with the
+ * merged view replaces every element of the run it extends. Past the cap the join keeps the
+ * earliest-starting elements (the first run always among them), so a register never grows
+ * beyond what every decoder accepts; a register that would exceed it is the one case where the
+ * join is not exact (a late write bridging into a dropped element would count or not depending
+ * on arrival order, which no lossy cap avoids).
  */
 export const MAX_LIFETIMES = 256;
 
@@ -77,12 +79,12 @@ function sameElements(a: readonly Lifetime[], b: readonly Lifetime[]): boolean {
  * Joins two lifetime registers.
  *
  * @remarks Commutative, associative and idempotent: the canonical form of the union of the
- * element sets. Returns `a` (or `b`) itself when the join equals it, so callers can detect an
+ * element sets (cut to {@link MAX_LIFETIMES}, see there). Returns `a` (or `b`) itself when the join equals it, so callers can detect an
  * unchanged register by identity.
  */
 export function mergeLifetimes(a: LifetimeRegister, b: LifetimeRegister): LifetimeRegister {
   if (a === b) return a;
-  const merged = normalizeLifetimes([...a, ...b]);
+  const merged = normalizeLifetimes([...a, ...b]).slice(0, MAX_LIFETIMES);
   if (sameElements(merged, a)) return a;
   if (sameElements(merged, b)) return b;
   return merged;
