@@ -3,6 +3,12 @@ import type { Delta } from "./delta.ts";
 import type { Dot, Stamp } from "./dot.ts";
 import { DecodeError } from "./errors.ts";
 import type { Hlc } from "./hlc.ts";
+import {
+  isCanonicalLifetimes,
+  type Lifetime,
+  type LifetimeRegister,
+  MAX_LIFETIMES,
+} from "./lifetime.ts";
 import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
 import type { PurgedId } from "./purged.ts";
 import { type FieldRegister, isYjsUpdate } from "./register.ts";
@@ -47,6 +53,8 @@ const stampOut = (s: Stamp): Wire => [s.hlc.wall, s.hlc.logical, s.hlc.node, s.s
 const dotOut = (d: Dot): Wire => [d.origin, d.seq];
 const timeOut = (t: TimeRegister | undefined): Wire | null =>
   t === undefined ? null : [t.at, stampOut(t.stamp)];
+const lifetimesOut = (r: LifetimeRegister | undefined): Wire | null =>
+  r === undefined ? null : r.map((l) => [l.from, l.until, stampOut(l.stamp)]);
 const metaOut = <T>(m: MetaRegister<T> | undefined): Wire | null =>
   m === undefined ? null : [m.value, stampOut(m.stamp)];
 
@@ -62,7 +70,7 @@ export function sessionToWire(s: SessionState): Wire {
   return [
     s.id,
     names.map((n) => [n, registerOut(s.fields.get(n)!)]),
-    timeOut(s.expiresAt),
+    lifetimesOut(s.lifetimes),
     timeOut(s.lastAccess),
     timeOut(s.deadline),
     metaOut(s.idleMs),
@@ -212,6 +220,24 @@ function timeIn(v: unknown, what: string): TimeRegister | undefined {
   return { at: int(at, `${what}.at`), stamp: stampIn(stamp, `${what}.stamp`) };
 }
 
+function lifetimesIn(v: unknown, what: string): LifetimeRegister | undefined {
+  if (v === null) return undefined;
+  const list = arr(v, what);
+  if (list.length > MAX_LIFETIMES) fail(`${what} has more than ${MAX_LIFETIMES} lifetimes`);
+  const out = list.map((item, i): Lifetime => {
+    const [from, until, stamp] = arr(item, `${what}[${i}]`, 3);
+    return {
+      from: int(from, `${what}[${i}].from`),
+      until: int(until, `${what}[${i}].until`),
+      stamp: stampIn(stamp, `${what}[${i}].stamp`),
+    };
+  });
+  if (!isCanonicalLifetimes(out)) {
+    fail(`${what} is not canonical (empty, from >= until, unsorted or one inside another)`);
+  }
+  return out;
+}
+
 function registerIn(v: unknown, what: string): FieldRegister {
   const a = arr(v, what);
   if (a[0] === 0 && a.length === 3) {
@@ -243,10 +269,10 @@ export function sessionFromWire(v: unknown, what = "session"): SessionState {
     fields.set(name, registerIn(reg, `${what}.fields[${i}]`));
   }
   const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
-  const expiresAt = timeIn(exp, `${what}.expiresAt`);
+  const lifetimes = lifetimesIn(exp, `${what}.lifetimes`);
   const lastAccess = timeIn(last, `${what}.lastAccess`);
   const dl = timeIn(deadline, `${what}.deadline`);
-  if (expiresAt) out.expiresAt = expiresAt;
+  if (lifetimes) out.lifetimes = lifetimes;
   if (lastAccess) out.lastAccess = lastAccess;
   if (dl) out.deadline = dl;
   if (idle !== null) {

@@ -9,6 +9,7 @@ export * from "./digest.ts";
 export * from "./dot.ts";
 export * from "./errors.ts";
 export * from "./hlc.ts";
+export * from "./lifetime.ts";
 export * from "./memory-store.ts";
 export * from "./messages.ts";
 export * from "./operations.ts";

@@ -177,7 +177,8 @@ export class MemoryStore implements Store {
 
 /**
  * The part of `s` a peer with version vector `peer` lacks: each register with at least one stamp
- * the peer has not seen. Undefined when the peer lacks nothing of it.
+ * the peer has not seen (of the lifetime register, the lifetimes whose stamp it has not seen).
+ * Undefined when the peer lacks nothing of it.
  */
 export function missingFragment(s: SessionState, peer: VersionVector): SessionState | undefined {
   const lacks = (stamps: readonly { hlc: { node: string }; seq: number }[]) =>
@@ -186,7 +187,9 @@ export function missingFragment(s: SessionState, peer: VersionVector): SessionSt
   const fields = new Map<string, FieldRegister>();
   for (const [name, reg] of s.fields) if (lacks(registerStamps(reg))) fields.set(name, reg);
   const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id: s.id, fields };
-  if (s.expiresAt && lacks([s.expiresAt.stamp])) out.expiresAt = s.expiresAt;
+  // Each lifetime stands for its own write: the peer holds the others (or larger ones).
+  const lifetimes = s.lifetimes?.filter((l) => lacks([l.stamp]));
+  if (lifetimes !== undefined && lifetimes.length > 0) out.lifetimes = lifetimes;
   if (s.lastAccess && lacks([s.lastAccess.stamp])) out.lastAccess = s.lastAccess;
   if (s.deadline && lacks([s.deadline.stamp])) out.deadline = s.deadline;
   if (s.idleMs && lacks([s.idleMs.stamp])) out.idleMs = s.idleMs;

@@ -5,8 +5,13 @@ import type { PurgedId } from "./purged.ts";
 import type { SessionState } from "./session.ts";
 import type { VersionVector } from "./version-vector.ts";
 
-/** Version of the peer protocol; a peer speaking another version is refused at the handshake. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the peer protocol; a peer speaking another version is refused at the handshake.
+ *
+ * @remarks 2 since the expiry register became a list of lifetimes (version 1 carried a single
+ * max-merged time, which a version 2 node cannot decode).
+ */
+export const PROTOCOL_VERSION = 2;
 
 /**
  * Every message peers exchange, as one closed union on `type`. PROTOCOL.md writes down the

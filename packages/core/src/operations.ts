@@ -1,5 +1,6 @@
 import { SessionDeletedError, SessionExpiredError, SessionNotFoundError } from "./errors.ts";
 import type { Stamp } from "./dot.ts";
+import { firstRun, plannedLifetime } from "./lifetime.ts";
 import { type FieldRegister, yjsEpochAfter } from "./register.ts";
 import { type SessionState, type TimeRegister, sessionStatus } from "./session.ts";
 
@@ -44,7 +45,9 @@ export type SessionWrite =
  * @remarks Pure: the caller supplies the stamp (hlc and sequence number) and physical time.
  * Refuses writes to deleted sessions ({@link SessionDeletedError}) and to expired ones
  * ({@link SessionExpiredError}); an expired session never comes back. Every register in the
- * returned fragment carries `stamp`.
+ * returned fragment carries `stamp`. A write that sets a time to live contributes the lifetime
+ * {@link plannedLifetime} gives, starting at `now` (the write's hybrid wall time, so the
+ * same instant the liveness check used) or at the start of the live run it extends.
  */
 export function planWrite(
   current: SessionState | undefined,
@@ -57,6 +60,10 @@ export function planWrite(
   if (status === "deleted") throw new SessionDeletedError(id);
   if (status === "expired" && write.op !== "delete") throw new SessionExpiredError(id);
   const at = (ms: number): TimeRegister => ({ at: ms, stamp });
+  const live = (ttl: number) => {
+    const l = plannedLifetime(current?.lifetimes, now, ttl, stamp);
+    if (l !== undefined) out.lifetimes = [l];
+  };
   const fields = new Map<string, FieldRegister>();
   const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
   const idleActive = current?.idleMs?.value != null;
@@ -73,7 +80,7 @@ export function planWrite(
       if (status !== "live") throw new SessionNotFoundError(id);
       const ttl =
         write.ttlMs === undefined ? previousTtl(current, write.defaultTtlMs) : write.ttlMs;
-      if (ttl !== null) out.expiresAt = at(now + ttl);
+      if (ttl !== null) live(ttl);
       out.lastAccess = at(now);
       return out;
     }
@@ -89,7 +96,7 @@ export function planWrite(
             fields.set(name, { kind: "value", stamp, value: null });
         }
       }
-      if (write.ttlMs !== null) out.expiresAt = at(now + write.ttlMs);
+      if (write.ttlMs !== null) live(write.ttlMs);
       if (write.idleMs !== undefined) out.idleMs = { value: write.idleMs, stamp };
       if (write.userId !== undefined) out.userId = { value: write.userId, stamp };
       if (write.maxLifetimeMs != null && status === "absent") {
@@ -112,7 +119,7 @@ export function planWrite(
           : status === "absent"
             ? write.defaultTtlMs
             : undefined;
-      if (ttl != null) out.expiresAt = at(now + ttl);
+      if (ttl != null) live(ttl);
       if (write.userId !== undefined) out.userId = { value: write.userId, stamp };
       if (status === "absent" || idleActive) out.lastAccess = at(now);
       return out;
@@ -120,10 +127,16 @@ export function planWrite(
   }
 }
 
-/** The ttl a session was last given, estimated from its registers, for a touch without ttl. */
+/**
+ * The ttl a session was last given, estimated from its registers, for a touch without ttl: the
+ * expiry of its live run minus the wall time of the write that set it.
+ */
 function previousTtl(current: SessionState | undefined, fallback: number | null): number | null {
-  const exp = current?.expiresAt;
-  if (exp === undefined) return fallback;
-  const ttl = exp.at - exp.stamp.hlc.wall;
+  const reg = current?.lifetimes;
+  if (reg === undefined) return fallback;
+  const until = firstRun(reg).until;
+  const setter = reg.find((l) => l.until === until);
+  if (setter === undefined) return fallback;
+  const ttl = until - setter.stamp.hlc.wall;
   return ttl > 0 ? ttl : fallback;
 }

@@ -1,10 +1,11 @@
 import { compareStamp, type Stamp } from "./dot.ts";
 import { compareHlc } from "./hlc.ts";
+import { type LifetimeRegister, lifetimeEnd, mergeLifetimes } from "./lifetime.ts";
 import { type FieldRegister, mergeRegister } from "./register.ts";
 
 /**
- * A register holding a time in ms since the epoch, joined by maximum (expiresAt, lastAccess) or
- * by minimum (the absolute deadline fixed at creation).
+ * A register holding a time in ms since the epoch, joined by maximum (lastAccess) or by minimum
+ * (the absolute deadline fixed at creation).
  */
 export interface TimeRegister {
   readonly at: number;
@@ -23,7 +24,11 @@ export interface MetaRegister<T> {
  *
  * @remarks Every part has a join that is commutative, associative and idempotent:
  * - `fields`: per-field {@link mergeRegister} (last-writer-wins, or Yjs merge);
- * - `expiresAt`, `lastAccess`: maximum, so a touch always wins and expiry only moves forward;
+ * - `lifetimes`: the expiry register, a union of the lifetimes writes gave the session (see
+ *   {@link LifetimeRegister}); the soft expiry is the end of the run that starts earliest, so a
+ *   touch made while the session lived always extends it and no write made after it expired,
+ *   anywhere, brings it back;
+ * - `lastAccess`: maximum;
  * - `deadline`: minimum; the absolute `maxLifetime` cap fixed at creation;
  * - `idleMs`, `userId`: last-writer-wins;
  * - `deleted`: remove-wins; once present it is never dropped, and reads treat the session as
@@ -32,7 +37,7 @@ export interface MetaRegister<T> {
 export interface SessionState {
   readonly id: string;
   readonly fields: ReadonlyMap<string, FieldRegister>;
-  readonly expiresAt?: TimeRegister;
+  readonly lifetimes?: LifetimeRegister;
   readonly lastAccess?: TimeRegister;
   readonly deadline?: TimeRegister;
   readonly idleMs?: MetaRegister<number | null>;
@@ -50,6 +55,12 @@ function maxTime(a?: TimeRegister, b?: TimeRegister): TimeRegister | undefined {
   if (b === undefined) return a;
   if (a.at !== b.at) return a.at > b.at ? a : b;
   return compareStamp(a.stamp, b.stamp) >= 0 ? a : b;
+}
+
+function joinLifetimes(a?: LifetimeRegister, b?: LifetimeRegister): LifetimeRegister | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return mergeLifetimes(a, b);
 }
 
 function minTime(a?: TimeRegister, b?: TimeRegister): TimeRegister | undefined {
@@ -91,7 +102,7 @@ export function mergeSession(a: SessionState, b: SessionState): SessionState {
   return compact({
     id: a.id,
     fields,
-    expiresAt: maxTime(a.expiresAt, b.expiresAt),
+    lifetimes: joinLifetimes(a.lifetimes, b.lifetimes),
     lastAccess: maxTime(a.lastAccess, b.lastAccess),
     deadline: minTime(a.deadline, b.deadline),
     idleMs: lww(a.idleMs, b.idleMs),
@@ -104,7 +115,7 @@ export function mergeSession(a: SessionState, b: SessionState): SessionState {
 function compact(s: {
   id: string;
   fields: Map<string, FieldRegister>;
-  expiresAt?: TimeRegister | undefined;
+  lifetimes?: LifetimeRegister | undefined;
   lastAccess?: TimeRegister | undefined;
   deadline?: TimeRegister | undefined;
   idleMs?: MetaRegister<number | null> | undefined;
@@ -114,7 +125,7 @@ function compact(s: {
   const out: {
     -readonly [K in keyof SessionState]: SessionState[K];
   } = { id: s.id, fields: s.fields };
-  if (s.expiresAt !== undefined) out.expiresAt = s.expiresAt;
+  if (s.lifetimes !== undefined) out.lifetimes = s.lifetimes;
   if (s.lastAccess !== undefined) out.lastAccess = s.lastAccess;
   if (s.deadline !== undefined) out.deadline = s.deadline;
   if (s.idleMs !== undefined) out.idleMs = s.idleMs;
@@ -130,7 +141,7 @@ export function sessionStamps(s: SessionState): Stamp[] {
     if (reg.kind === "value") out.push(reg.stamp);
     else out.push(...reg.stamps);
   }
-  if (s.expiresAt) out.push(s.expiresAt.stamp);
+  for (const l of s.lifetimes ?? []) out.push(l.stamp);
   if (s.lastAccess) out.push(s.lastAccess.stamp);
   if (s.deadline) out.push(s.deadline.stamp);
   if (s.idleMs) out.push(s.idleMs.stamp);
@@ -139,11 +150,16 @@ export function sessionStamps(s: SessionState): Stamp[] {
   return out;
 }
 
+/** The soft expiry the lifetimes give (see {@link lifetimeEnd}); `null` without a register. */
+export function softExpiry(s: SessionState): number | null {
+  return s.lifetimes === undefined ? null : lifetimeEnd(s.lifetimes);
+}
+
 /** The moment a session stops being readable, ignoring idle timeout; `null` when never. */
 export function hardExpiry(s: SessionState): number | null {
-  const soft = s.expiresAt?.at;
+  const soft = softExpiry(s);
   const cap = s.deadline?.at;
-  if (soft === undefined) return cap ?? null;
+  if (soft === null) return cap ?? null;
   if (cap === undefined) return soft;
   return Math.min(soft, cap);
 }
@@ -155,7 +171,7 @@ export type SessionStatus = "live" | "absent" | "expired" | "deleted";
  * The status of a session at physical time `now` (ms).
  *
  * @remarks Deleted beats everything (remove-wins). Expired when `now` is past the earlier of
- * `expiresAt` and the creation deadline, or past `lastAccess + idle`. A state with no live field
+ * the soft expiry ({@link softExpiry}) and the creation deadline, or past `lastAccess + idle`. A state with no live field
  * and no metadata is absent.
  */
 export function sessionStatus(s: SessionState | undefined, now: number): SessionStatus {
@@ -169,7 +185,7 @@ export function sessionStatus(s: SessionState | undefined, now: number): Session
   // exists (it holds lastAccess from its creation).
   if (
     s.fields.size === 0 &&
-    s.expiresAt === undefined &&
+    s.lifetimes === undefined &&
     s.userId === undefined &&
     s.lastAccess === undefined &&
     s.idleMs === undefined &&

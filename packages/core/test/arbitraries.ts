@@ -13,6 +13,9 @@ import {
   type Hlc,
   isFieldName,
   isUserId,
+  type Lifetime,
+  type LifetimeRegister,
+  normalizeLifetimes,
   type PeerMessage,
   type PeerMessageType,
   type SessionState,
@@ -90,6 +93,33 @@ export const dotArb = (): fc.Arbitrary<Dot> =>
 const timeArb = (): fc.Arbitrary<TimeRegister> =>
   fc.record({ at: safeNatArb(), stamp: stampArb() });
 
+/**
+ * A lifetime register in canonical form: up to four lifetimes that may overlap, touch, nest
+ * (the normal form then drops the inner one) or leave gaps, over the whole uint range.
+ */
+export const lifetimesArb = (): fc.Arbitrary<LifetimeRegister> =>
+  fc
+    .array(
+      fc
+        .record({
+          from: fc.oneof(
+            fc.nat({ max: 20 }),
+            fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER - 1 }),
+          ),
+          length: fc.oneof(fc.integer({ min: 1, max: 10 }), fc.maxSafeNat()),
+          stamp: stampArb(),
+        })
+        .map(
+          ({ from, length, stamp }): Lifetime => ({
+            from,
+            until: Math.min(Number.MAX_SAFE_INTEGER, from + Math.max(1, length)),
+            stamp,
+          }),
+        ),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map(normalizeLifetimes);
+
 const bytesArb = (maxLength = 32) => fc.uint8Array({ maxLength });
 
 /** A well-formed Yjs update (the codec refuses other bytes): empty, or one tab's edit. */
@@ -125,7 +155,7 @@ export const sessionArb = (): fc.Arbitrary<SessionState> =>
         maxLength: 4,
         selector: ([name]) => name,
       }),
-      expiresAt: fc.option(timeArb(), { nil: undefined }),
+      lifetimes: fc.option(lifetimesArb(), { nil: undefined }),
       lastAccess: fc.option(timeArb(), { nil: undefined }),
       deadline: fc.option(timeArb(), { nil: undefined }),
       idleMs: fc.option(
@@ -138,10 +168,10 @@ export const sessionArb = (): fc.Arbitrary<SessionState> =>
       ),
       deleted: fc.option(stampArb(), { nil: undefined }),
     })
-    .map(({ id, fields, expiresAt, lastAccess, deadline, idleMs, userId, deleted }) => {
+    .map(({ id, fields, lifetimes, lastAccess, deadline, idleMs, userId, deleted }) => {
       // Optional registers are absent rather than undefined, as the decoder produces them.
       const out: Mutable<SessionState> = { id, fields: new Map(fields) };
-      if (expiresAt) out.expiresAt = expiresAt;
+      if (lifetimes) out.lifetimes = lifetimes;
       if (lastAccess) out.lastAccess = lastAccess;
       if (deadline) out.deadline = deadline;
       if (idleMs) out.idleMs = idleMs;
@@ -256,7 +286,8 @@ type FieldOp =
 
 interface WriteScript {
   readonly fields: readonly (readonly [string, FieldOp])[];
-  readonly expiresAt: number | undefined;
+  /** `[from, length]` of the lifetime the write gives. */
+  readonly lifetime: readonly [number, number] | undefined;
   readonly lastAccess: number | undefined;
   readonly deadline: number | undefined;
   readonly idleMs: number | null | undefined;
@@ -304,7 +335,9 @@ const writeScriptArb = (opts: HistoryOptions): fc.Arbitrary<WriteScript> =>
         selector: ([name]) => name,
       },
     ),
-    expiresAt: fc.option(fc.nat({ max: 100 }), { nil: undefined }),
+    lifetime: fc.option(fc.tuple(fc.nat({ max: 100 }), fc.integer({ min: 1, max: 30 })), {
+      nil: undefined,
+    }),
     lastAccess: fc.option(fc.nat({ max: 100 }), { nil: undefined }),
     deadline: fc.option(fc.nat({ max: 100 }), { nil: undefined, freq: 2 }),
     idleMs: fc.option(fc.option(fc.nat({ max: 50 }), { nil: null }), { nil: undefined }),
@@ -392,7 +425,10 @@ function buildDelta(
   }
   const out: Mutable<SessionState> = { id: HISTORY_SESSION, fields };
   const at = (ms: number): TimeRegister => ({ at: ms, stamp });
-  if (script.expiresAt !== undefined) out.expiresAt = at(script.expiresAt);
+  if (script.lifetime !== undefined) {
+    const [from, length] = script.lifetime;
+    out.lifetimes = [{ from, until: from + length, stamp }];
+  }
   if (script.lastAccess !== undefined) out.lastAccess = at(script.lastAccess);
   if (script.deadline !== undefined) out.deadline = at(script.deadline);
   if (script.idleMs !== undefined) out.idleMs = { value: script.idleMs, stamp };

@@ -6,10 +6,12 @@ import {
   encodeMessage,
   type FieldRegister,
   type Hlc,
+  isCanonicalLifetimes,
   isFieldName,
   isNodeId,
   isSessionId,
   isUserId,
+  MAX_LIFETIMES,
   PROTOCOL_VERSION,
   type PeerMessage,
   type PeerMessageType,
@@ -109,7 +111,14 @@ function sessionProblems(s: SessionState, what: string): string[] {
     if (!isFieldName(name)) out.push(`${what}.fields name ${JSON.stringify(name)}`);
     out.push(...registerProblems(reg, `${what}.fields.${name}`));
   }
-  for (const k of ["expiresAt", "lastAccess", "deadline"] as const) {
+  for (const [i, l] of (s.lifetimes ?? []).entries()) {
+    if (!isInt(l.from) || !isInt(l.until)) out.push(`${what}.lifetimes[${i}]`);
+    out.push(...stampProblems(l.stamp, `${what}.lifetimes[${i}]`));
+  }
+  if (s.lifetimes !== undefined && !isCanonicalLifetimes(s.lifetimes)) {
+    out.push(`${what}.lifetimes not canonical`);
+  }
+  for (const k of ["lastAccess", "deadline"] as const) {
     const t = s[k];
     if (t === undefined) continue;
     if (!isInt(t.at)) out.push(`${what}.${k}.at`);
@@ -291,7 +300,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
         ],
         ["a", { kind: "value", stamp, value: null }],
       ]),
-      expiresAt: { at: 5, stamp },
+      lifetimes: [{ from: 2, until: 5, stamp }],
       userId: { value: "ada", stamp },
     };
     const s = [1700000000000, 2, "eu", 7];
@@ -302,7 +311,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
           ["a", [0, s, null]],
           ["b", [1, [0, 0, ""], new Uint8Array([0, 0]), [s]]],
         ],
-        [5, s],
+        [[2, 5, s]],
         null,
         null,
         null,
@@ -323,7 +332,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
       ],
     ]);
     expect(plain(wireOf({ type: "sync-done", round: 4, chunks: 2, vv }))).toEqual(
-      plain([1, 8, 4, 2, [["us", 3, [5, 6, 9, 9]]]]),
+      plain([2, 8, 4, 2, [["us", 3, [5, 6, 9, 9]]]]),
     );
     const purged = [
       { id: "AAAAAAAAAAAAAAAAAAAAAA", dot: { origin: "eu", seq: 7 } },
@@ -331,7 +340,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
     ];
     expect(plain(wireOf({ type: "sync-purged", round: 4, index: 1, purged }))).toEqual(
       plain([
-        1,
+        2,
         14,
         4,
         1,
@@ -342,7 +351,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
       ]),
     );
     expect(plain(wireOf({ type: "ping", req: 1, sent: stamp.hlc }))).toEqual(
-      plain([1, 12, 1, [1700000000000, 2, "eu"]]),
+      plain([2, 12, 1, [1700000000000, 2, "eu"]]),
     );
     expect(
       Buffer.from(
@@ -352,7 +361,7 @@ describe("encodeMessage / decodeMessage round trip", () => {
           sent: { wall: 1700000000000, logical: 0, node: "eu" },
         }),
       ).toString("hex"),
-    ).toBe("94010c0193cb4278bcfe5680000000a26575");
+    ).toBe("94020c0193cb4278bcfe5680000000a26575");
   });
 });
 
@@ -534,9 +543,13 @@ describe("decodeMessage refuses bad input with DecodeError and nothing else", ()
           const nested = new Uint8Array(d * level.length + 1);
           for (let i = 0; i < d; i++) nested.set(level, i * level.length);
           nested[nested.length - 1] = 0xc0;
-          // Either bare, or as the only field of a `deltas` message: [1, 4, [[[...]]], sent].
+          // Either bare, or as the only field of a `deltas` message: [2, 4, [[[...]]], sent].
           const bytes = inMessage
-            ? Buffer.concat([Buffer.from([0x94, 0x01, 0x04]), nested, Buffer.from([0xc0])])
+            ? Buffer.concat([
+                Buffer.from([0x94, PROTOCOL_VERSION, 0x04]),
+                nested,
+                Buffer.from([0xc0]),
+              ])
             : nested;
           expect(decodeOrRefuse(bytes)).toBeInstanceOf(DecodeError);
         },
@@ -593,7 +606,7 @@ describe("decoded output is well-typed", () => {
       [1, field([0, [1, 2 ** 32, "eu", 1], null])],
       [1, field([0, stamp, "not binary"])],
       [1, field([1, [0, 0, ""], new Uint8Array([0xff, 0xff, 0xff]), [stamp]])],
-      [2, [-5, stamp]],
+      [2, [[-5, 1, stamp]]],
       [5, [-1, stamp]],
       [6, ["", stamp]],
       [6, [42, stamp]],
@@ -622,6 +635,35 @@ describe("decoded output is well-typed", () => {
     }
     expect(decodeOrRefuse(purgedWith([id, ["eu", 1]]))).not.toBeInstanceOf(DecodeError);
     expect(decodeOrRefuse(purgedWith([id, null]))).not.toBeInstanceOf(DecodeError);
+  });
+
+  it("refuses lifetime lists that are not canonical: empty, e <= t, unsorted, nested, too many", () => {
+    const life = (from: unknown, until: unknown) => [from, until, stamp];
+    const bad: unknown[] = [
+      [],
+      [life(5, 5)],
+      [life(6, 5)],
+      [life(-1, 5)],
+      [life(1.5, 5)],
+      [life(5, 9), life(1, 3)],
+      [life(1, 9), life(2, 5)],
+      [life(1, 5), life(1, 9)],
+      [life(1, 5), life(1, 5)],
+      [[1, 5]],
+      [[1, 5, stamp, 0]],
+      [[1, 5, [1, 0, "eu", 0]]],
+      "not a list",
+      Array.from({ length: MAX_LIFETIMES + 1 }, (_, i) => life(i, i + 1)),
+    ];
+    for (const value of bad) {
+      expect(decodeOrRefuse(repairWith(2, value))).toBeInstanceOf(DecodeError);
+    }
+    const good = [[life(1, 5)], [life(1, 5), life(3, 9), life(20, 30)], null];
+    for (const value of good) {
+      expect(decodeOrRefuse(repairWith(2, value))).not.toBeInstanceOf(DecodeError);
+    }
+    const most = Array.from({ length: MAX_LIFETIMES }, (_, i) => life(i, i + 1));
+    expect(decodeOrRefuse(repairWith(2, most))).not.toBeInstanceOf(DecodeError);
   });
 
   it("regression: refuses a user id with control characters", () => {

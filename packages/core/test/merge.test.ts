@@ -7,7 +7,9 @@ import {
   compareStamp,
   type FieldRegister,
   HybridClock,
+  firstRun,
   hardExpiry,
+  type Lifetime,
   mergeRegister,
   mergeSession,
   packValue,
@@ -19,6 +21,7 @@ import {
   type Stamp,
   sessionBytes,
   sessionStatus,
+  softExpiry,
   type TimeRegister,
   type YjsRegister,
   yjsEpochAfter,
@@ -86,6 +89,25 @@ const maxTime = (regs: TimeRegister[]) =>
   regs.reduce((a, b) =>
     a.at !== b.at ? (a.at > b.at ? a : b) : compareStamp(a.stamp, b.stamp) >= 0 ? a : b,
   );
+
+/**
+ * The lifetimes no other contains (an equal interval with a greater stamp counts as
+ * containing), by start: the model of the lifetime join, by brute force.
+ */
+const maximalLifetimes = (all: readonly Lifetime[]) =>
+  all
+    .filter(
+      (l) =>
+        !all.some(
+          (m) =>
+            m !== l &&
+            m.from <= l.from &&
+            l.until <= m.until &&
+            (m.from < l.from || l.until < m.until || compareStamp(m.stamp, l.stamp) > 0),
+        ),
+    )
+    .filter((l, i, kept) => kept.findIndex((m) => compareStamp(m.stamp, l.stamp) === 0) === i)
+    .sort((a, b) => a.from - b.from);
 const minTime = (regs: TimeRegister[]) =>
   regs.reduce((a, b) =>
     a.at !== b.at ? (a.at < b.at ? a : b) : compareStamp(a.stamp, b.stamp) >= 0 ? a : b,
@@ -119,10 +141,12 @@ function expectMatchesModel(merged: SessionState, deltas: readonly SessionState[
       expect(yjsLog(got.update)).toEqual(same.flatMap((r) => yjsLog(r.update)).sort());
     }
   }
-  const times = (k: "expiresAt" | "lastAccess" | "deadline") =>
+  const times = (k: "lastAccess" | "deadline") =>
     deltas.flatMap((d) => (d[k] === undefined ? [] : [d[k]]));
-  const exp = times("expiresAt");
-  expect(merged.expiresAt).toEqual(exp.length === 0 ? undefined : maxTime(exp));
+  const lifetimes = deltas.flatMap((d) => d.lifetimes ?? []);
+  expect(merged.lifetimes).toEqual(
+    lifetimes.length === 0 ? undefined : maximalLifetimes(lifetimes),
+  );
   const last = times("lastAccess");
   expect(merged.lastAccess).toEqual(last.length === 0 ? undefined : maxTime(last));
   const dl = times("deadline");
@@ -280,7 +304,7 @@ describe("delete", () => {
 });
 
 describe("expiry under merge", () => {
-  it("expiresAt and lastAccess only move forward; the deadline only moves down and caps expiry", () => {
+  it("lifetimes only grow and lastAccess only moves forward; the deadline only moves down and caps expiry", () => {
     fc.assert(
       fc.property(deliveryArb(historyArb({ yjs: false })), ({ deltas, order }) => {
         let state: SessionState | undefined;
@@ -288,19 +312,26 @@ describe("expiry under merge", () => {
           const d = deltas[i]!;
           const next = state === undefined ? d : mergeSession(state, d);
           for (const input of state === undefined ? [d] : [state, d]) {
-            if (input.expiresAt)
-              expect(next.expiresAt!.at).toBeGreaterThanOrEqual(input.expiresAt.at);
+            for (const l of input.lifetimes ?? []) {
+              const inside = next.lifetimes!.some((m) => m.from <= l.from && l.until <= m.until);
+              expect(inside).toBe(true);
+            }
             if (input.lastAccess)
               expect(next.lastAccess!.at).toBeGreaterThanOrEqual(input.lastAccess.at);
             if (input.deadline) expect(next.deadline!.at).toBeLessThanOrEqual(input.deadline.at);
           }
           const hard = hardExpiry(next);
-          const soft = next.expiresAt?.at ?? Number.POSITIVE_INFINITY;
+          const soft = softExpiry(next) ?? Number.POSITIVE_INFINITY;
           const cap = next.deadline?.at ?? Number.POSITIVE_INFINITY;
           expect(hard ?? Number.POSITIVE_INFINITY).toBe(Math.min(soft, cap));
-          // Without a new cap, a session that had an expiry never expires earlier. (One with no
-          // expiresAt has not been given a ttl yet: an absent register is "no information".)
-          if (state?.expiresAt !== undefined && state.deadline?.at === next.deadline?.at) {
+          // Without a new cap or an earlier start, a session that had an expiry never expires
+          // earlier. (One with no lifetimes has not been given a ttl yet: "no information". An
+          // earlier start means a write older than the run this state knew: its run decides.)
+          if (
+            state?.lifetimes !== undefined &&
+            state.deadline?.at === next.deadline?.at &&
+            firstRun(next.lifetimes!).from === firstRun(state.lifetimes).from
+          ) {
             expect(hard).toBeGreaterThanOrEqual(hardExpiry(state)!);
           }
           state = next;
@@ -316,25 +347,26 @@ describe("expiry under merge", () => {
     const created: SessionState = {
       id,
       fields: new Map(),
-      expiresAt: { at: 1_000, stamp: stamp(0, "eu") },
+      lifetimes: [{ from: 0, until: 1_000, stamp: stamp(0, "eu") }],
       deadline: { at: 5_000, stamp: stamp(0, "eu") },
     };
     const touchedLate: SessionState = {
       id,
       fields: new Map(),
-      expiresAt: { at: 9_000, stamp: stamp(10, "us") },
+      lifetimes: [{ from: 0, until: 9_000, stamp: stamp(10, "us") }],
     };
     const shortened: SessionState = {
       id,
       fields: new Map(),
-      expiresAt: { at: 2_000, stamp: stamp(20, "ap") },
+      lifetimes: [{ from: 0, until: 2_000, stamp: stamp(20, "ap") }],
     };
     for (const s of [
       fold([created, touchedLate, shortened]),
       fold([shortened, touchedLate, created]),
       fold([touchedLate, created, shortened]),
     ]) {
-      expect(s.expiresAt?.at).toBe(9_000);
+      expect(s.lifetimes?.map((l) => l.until)).toEqual([9_000]);
+      expect(softExpiry(s)).toBe(9_000);
       expect(hardExpiry(s)).toBe(5_000);
       expect(sessionStatus(s, 5_000)).toBe("live");
       expect(sessionStatus(s, 5_001)).toBe("expired");

@@ -15,6 +15,7 @@ import {
   type Stamp,
   sessionStamps,
   sessionStatus,
+  softExpiry,
   yjsEpochAfter,
 } from "../src/index.ts";
 import { fcSeed } from "./seed.ts";
@@ -57,7 +58,7 @@ describe("planWrite: create", () => {
     expect(delta.id).toBe(ID);
     expect(delta.fields.get("cart")).toEqual({ kind: "value", stamp, value: v([1, 2]) });
     expect(delta.fields.get("user")).toEqual({ kind: "value", stamp, value: v({ name: "ada" }) });
-    expect(delta.expiresAt).toEqual({ at: 61_000, stamp });
+    expect(delta.lifetimes).toEqual([{ from: 1_000, until: 61_000, stamp }]);
     expect(delta.lastAccess).toEqual({ at: 1_000, stamp });
     expect(delta.deadline).toEqual({ at: 3_601_000, stamp });
     expect(delta.idleMs).toEqual({ value: 5_000, stamp });
@@ -76,7 +77,7 @@ describe("planWrite: create", () => {
       { op: "create", data: new Map([["a", v(1)]]), ttlMs: null },
       0,
     );
-    expect(delta.expiresAt).toBeUndefined();
+    expect(delta.lifetimes).toBeUndefined();
     expect(delta.deadline).toBeUndefined();
     expect(hardExpiry(delta)).toBeNull();
     expect(sessionStatus(delta, 1e15)).toBe("live");
@@ -130,7 +131,7 @@ describe("planWrite: replace", () => {
     expect(delta.fields.get("a")).toEqual({ kind: "value", stamp, value: null });
     expect(delta.fields.get("doc")).toEqual({ kind: "value", stamp, value: null });
     expect(delta.fields.get("c")).toEqual({ kind: "value", stamp, value: v(3) });
-    expect(delta.expiresAt).toEqual({ at: 2_020, stamp });
+    expect(delta.lifetimes).toEqual([{ from: 0, until: 2_020, stamp }]);
     expect(delta.userId).toEqual({ value: null, stamp });
     const after = mergeSession(state, delta);
     const live = [...after.fields]
@@ -169,7 +170,7 @@ describe("planWrite: patch", () => {
       update,
       stamps: [stamp],
     });
-    expect(delta.expiresAt).toBeUndefined();
+    expect(delta.lifetimes).toBeUndefined();
     expect(delta.lastAccess).toBeUndefined(); // no idle timeout: nothing to refresh
   });
 
@@ -181,7 +182,7 @@ describe("planWrite: patch", () => {
       100,
       ID,
     );
-    expect(delta.expiresAt?.at).toBe(5_100);
+    expect(softExpiry(delta)).toBe(5_100);
   });
 
   it("creates an absent session with the default ttl", () => {
@@ -193,7 +194,7 @@ describe("planWrite: patch", () => {
       7,
       ID,
     );
-    expect(delta.expiresAt).toEqual({ at: 3_007, stamp });
+    expect(delta.lifetimes).toEqual([{ from: 7, until: 3_007, stamp }]);
     expect(delta.lastAccess).toEqual({ at: 7, stamp });
     expect(sessionStatus(delta, 7)).toBe("live");
   });
@@ -252,7 +253,7 @@ describe("planWrite: touch and access", () => {
       500,
       ID,
     );
-    expect(delta.expiresAt).toEqual({ at: 4_500, stamp });
+    expect(delta.lifetimes).toEqual([{ from: 0, until: 4_500, stamp }]);
     expect(delta.lastAccess).toEqual({ at: 500, stamp });
     expect(delta.fields.size).toBe(0);
   });
@@ -264,14 +265,14 @@ describe("planWrite: touch and access", () => {
       0,
     );
     const delta = planWrite(state, { op: "touch", defaultTtlMs: 99 }, stampAt(600), 600, ID);
-    expect(delta.expiresAt?.at).toBe(1_600);
+    expect(softExpiry(delta)).toBe(1_600);
     const noTtl = apply(
       undefined,
       { op: "create", data: new Map([["a", v(1)]]), ttlMs: null },
       0,
     ).state;
     expect(
-      planWrite(noTtl, { op: "touch", defaultTtlMs: 99 }, stampAt(600), 600, ID).expiresAt?.at,
+      softExpiry(planWrite(noTtl, { op: "touch", defaultTtlMs: 99 }, stampAt(600), 600, ID)),
     ).toBe(699);
   });
 
@@ -376,7 +377,7 @@ describe("expiry", () => {
       0,
     );
     state = apply(state, { op: "touch", ttlMs: 100_000, defaultTtlMs: null }, 900).state;
-    expect(state.expiresAt?.at).toBe(100_900);
+    expect(softExpiry(state)).toBe(100_900);
     expect(hardExpiry(state)).toBe(5_000);
     state = apply(state, { op: "patch", ttlMs: 1_000_000, defaultTtlMs: null }, 4_000).state;
     expect(hardExpiry(state)).toBe(5_000);
@@ -449,8 +450,10 @@ describe("planWrite under random histories", () => {
           );
           for (const s of sessionStamps(delta)) expect(s).toBe(stamp);
           const next = state === undefined ? delta : mergeSession(state, delta);
-          if (state?.expiresAt)
-            expect(next.expiresAt!.at).toBeGreaterThanOrEqual(state.expiresAt.at);
+          // A node's own writes never shorten the life it sees, nor start a second run.
+          if (state?.lifetimes)
+            expect(softExpiry(next)!).toBeGreaterThanOrEqual(softExpiry(state)!);
+          if (next.lifetimes !== undefined) expect(next.lifetimes.length).toBe(1);
           // The deadline is fixed by the first create and never moves.
           deadline ??= next.deadline?.at;
           expect(next.deadline?.at).toBe(deadline);

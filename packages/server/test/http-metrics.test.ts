@@ -117,7 +117,7 @@ function remoteWrite(origin: string, seq: number, wall: number): Delta {
     session: {
       id: sid(`remote-${seq}`),
       fields: new Map([["a", { kind: "value", stamp, value: packValue(seq) }]]),
-      expiresAt: { at: wall + 60_000, stamp },
+      lifetimes: [{ from: wall, until: wall + 60_000, stamp }],
     },
   };
 }

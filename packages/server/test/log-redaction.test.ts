@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { encodeMessage, type PeerMessage, packValue } from "@meridian/core";
+import { encodeMessage, PROTOCOL_VERSION, type PeerMessage, packValue } from "@meridian/core";
 import { testDelta, testStamp, yjsUpdate } from "@meridian/core/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { nodeConfig, type RunningNode, startNode } from "../src/index.ts";
@@ -54,7 +54,13 @@ async function authenticatedPeer(node: RunningNode, port: number): Promise<RawPe
   if (theirs.type !== "hello") throw new Error(`expected hello, got ${theirs.type}`);
   const nonce = new Uint8Array(randomBytes(32));
   raw.send(
-    encodeMessage({ type: "hello", protocol: 1, nodeId: "probe-1", region: "probe", nonce }),
+    encodeMessage({
+      type: "hello",
+      protocol: PROTOCOL_VERSION,
+      nodeId: "probe-1",
+      region: "probe",
+      nonce,
+    }),
   );
   await raw.next(); // the node's auth
   raw.send(encodeMessage({ type: "auth", proof: signNonce(SECRET, theirs.nonce, "probe-1") }));
@@ -141,7 +147,7 @@ describe("logs at debug level", () => {
     const future = { wall: Date.now() + 3_600_000, logical: 0, node: "probe-1" };
     const far = testDelta(PEER_ID, { hlc: future, seq: 2 }, { set: { v: VALUES[0] } });
     skewed.send(encodeMessage({ type: "deltas", deltas: [far], sent: future }));
-    skewed.send(packValue([1, 99, ID, VALUES[0]]));
+    skewed.send(packValue([PROTOCOL_VERSION, 99, ID, VALUES[0]]));
     expect((await skewed.closed).code).toBe(4400);
     await waitFor(
       () =>

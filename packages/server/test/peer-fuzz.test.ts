@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import {
   type Delta,
   encodeMessage,
+  PROTOCOL_VERSION,
   packValue,
   type PeerMessage,
   type SessionState,
@@ -37,7 +38,9 @@ async function authenticated(port: number, nodeId: string): Promise<RawPeer> {
   const theirs = await raw.next();
   if (theirs.type !== "hello") throw new Error(`expected hello, got ${theirs.type}`);
   const nonce = new Uint8Array(randomBytes(32));
-  raw.send(encodeMessage({ type: "hello", protocol: 1, nodeId, region: "fuzz", nonce }));
+  raw.send(
+    encodeMessage({ type: "hello", protocol: PROTOCOL_VERSION, nodeId, region: "fuzz", nonce }),
+  );
   await raw.next(); // its auth
   raw.send(encodeMessage({ type: "auth", proof: proof(theirs.nonce, nodeId) }));
   const welcome = await raw.next();
@@ -53,7 +56,7 @@ function fragment(id: string, origin: string, seq: number, wall: number): Sessio
   return {
     id,
     fields: new Map([["f", { kind: "value", stamp, value: packValue("x") }]]),
-    expiresAt: { at: wall + 60_000, stamp },
+    lifetimes: [{ from: wall, until: wall + 60_000, stamp }],
   };
 }
 
@@ -95,7 +98,7 @@ describe("hostile peer frames", () => {
             encodeMessage({
               type: "deltas",
               deltas: [valid],
-              sent: valid.session.expiresAt!.stamp.hlc,
+              sent: valid.session.lifetimes![0]!.stamp.hlc,
             }),
         ],
         [
@@ -104,7 +107,7 @@ describe("hostile peer frames", () => {
             const b = encodeMessage({
               type: "deltas",
               deltas: [valid],
-              sent: valid.session.expiresAt!.stamp.hlc,
+              sent: valid.session.lifetimes![0]!.stamp.hlc,
             });
             for (let i = 0; i < 1 + int(4); i++) b[int(b.length)] = int(256);
             return b;
@@ -121,9 +124,9 @@ describe("hostile peer frames", () => {
         ],
         [
           "out-of-range numbers",
-          () => packValue([1, 4, [[[origin, 2 ** 60], []]], [1e300, -1, origin]]),
+          () => packValue([PROTOCOL_VERSION, 4, [[[origin, 2 ** 60], []]], [1e300, -1, origin]]),
         ],
-        ["wrong types", () => packValue([1, int(20), "x", { a: 1 }, null, true])],
+        ["wrong types", () => packValue([PROTOCOL_VERSION, int(20), "x", { a: 1 }, null, true])],
         [
           "far-future sync chunk",
           () =>
@@ -135,7 +138,7 @@ describe("hostile peer frames", () => {
             encodeMessage({
               type: "deltas",
               deltas: [valid],
-              sent: valid.session.expiresAt!.stamp.hlc,
+              sent: valid.session.lifetimes![0]!.stamp.hlc,
             }).slice(0, int(40) + 1),
         ],
       ];

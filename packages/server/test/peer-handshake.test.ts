@@ -1,4 +1,4 @@
-import { type PeerMessage, VersionVector } from "@meridian/core";
+import { PROTOCOL_VERSION, type PeerMessage, VersionVector } from "@meridian/core";
 import { describe, expect, it } from "vitest";
 import { Handshake, type HandshakeStep } from "../src/peer/handshake.ts";
 import { redactIds } from "../src/peer/loggable-error.ts";
@@ -75,7 +75,9 @@ describe("peer handshake", () => {
   it("refuses another protocol with 4426 and messages out of order or a bad nonce with 4400", () => {
     const hello = side("us-1", ["s"], 2).hello();
     if (hello.type !== "hello") throw new Error("unreachable");
-    expect(side("eu-1", ["s"], 1).receive({ ...hello, protocol: 2 })).toMatchObject({ code: 4426 });
+    expect(
+      side("eu-1", ["s"], 1).receive({ ...hello, protocol: PROTOCOL_VERSION + 1 }),
+    ).toMatchObject({ code: 4426 });
     const short = { ...hello, nonce: new Uint8Array(8) };
     expect(side("eu-1", ["s"], 1).receive(short)).toMatchObject({ code: 4400 });
     const auth: PeerMessage = { type: "auth", proof: new Uint8Array(32) };

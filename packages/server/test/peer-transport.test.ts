@@ -6,6 +6,7 @@ import { join } from "node:path";
 import {
   encodeMessage,
   MemoryStore,
+  PROTOCOL_VERSION,
   type PeerMessage,
   packValue,
   unpackValue,
@@ -87,7 +88,7 @@ const connected = (nodes: RunningNode[], peers: number) =>
 const proofOf = (secret: string, nonce: Uint8Array, prover: string) =>
   new Uint8Array(createHmac("sha256", secret).update(nonce).update(prover).digest());
 
-function hello(nodeId: string, protocol = 1): PeerMessage {
+function hello(nodeId: string, protocol = PROTOCOL_VERSION): PeerMessage {
   return {
     type: "hello",
     protocol,
@@ -256,7 +257,7 @@ describe("peer endpoint against raw clients", () => {
     const raw = await RawPeer.open(ports[0]!);
     const theirs = await raw.next();
     if (theirs.type !== "hello") throw new Error(`expected hello, got ${theirs.type}`);
-    expect(theirs).toMatchObject({ protocol: 1, nodeId: eu.nodeId, region: "eu" });
+    expect(theirs).toMatchObject({ protocol: PROTOCOL_VERSION, nodeId: eu.nodeId, region: "eu" });
     const mine = hello("probe-1");
     if (mine.type !== "hello") throw new Error("unreachable");
     raw.send(encodeMessage(mine));
@@ -290,8 +291,8 @@ describe("peer endpoint against raw clients", () => {
     const { ports } = await cluster(["eu"]);
     const nonce = new Uint8Array(32);
     const frames = [
-      packValue([2, 1, 2, "probe-1", "probe", nonce]),
-      encodeMessage(hello("probe-1", 2)),
+      packValue([PROTOCOL_VERSION + 1, 1, PROTOCOL_VERSION + 1, "probe-1", "probe", nonce]),
+      encodeMessage(hello("probe-1", PROTOCOL_VERSION + 1)),
     ];
     for (const frame of frames) {
       const raw = await RawPeer.open(ports[0]!);

@@ -122,7 +122,7 @@ describe("checkers fail a broken history", () => {
               ID,
               stamp(wall, "us-1", 1),
               {},
-              { expiresAt: { at: 90_000, stamp: stamp(wall, "us-1", 1) } },
+              { lifetimes: [{ from: wall, until: 90_000, stamp: stamp(wall, "us-1", 1) }] },
             ),
           ),
         ],
@@ -131,6 +131,60 @@ describe("checkers fail a broken history", () => {
     expect(checkExpiry(extended(4_000))).toEqual([]);
     // Made after: a write brought an expired session back.
     expect(checkExpiry(extended(6_000))).toHaveLength(1);
+  });
+
+  it("expiry: a later lifetime that a write made before T bridges to is the merge rule", () => {
+    // The node saw the session expire at 7000 (its run [3000, 6000]); a touch made at 5000
+    // ([3000, 9000]) arrives later and reaches a lifetime created at 8000: expiry 68000.
+    const life = (from: number, until: number, st: ReturnType<typeof stamp>) =>
+      fragment(ID, st, {}, { lifetimes: [{ from, until, stamp: st }] });
+    const h = (withBridge: boolean) =>
+      history({
+        ops: [
+          op(1, { answer: answer("o1a", "1.eu-1") }),
+          op(2, {
+            type: "put",
+            status: "fail",
+            code: "MERIDIAN_ERR_SESSION_EXPIRED",
+            nodeNow: 7_000,
+          }),
+          op(3, { answer: { ...answer("o1a", "1.eu-1"), expiresAt: 68_000 } }),
+        ],
+        writes: [
+          write(undefined, life(3000, 6000, stamp(3000, "eu-1", 1))),
+          write(undefined, life(8000, 68_000, stamp(8000, "ap-1", 1))),
+          ...(withBridge ? [write(undefined, life(3000, 9000, stamp(5000, "us-1", 1)))] : []),
+        ],
+      });
+    expect(checkExpiry(h(true))).toEqual([]);
+    expect(checkExpiry(h(false))).toHaveLength(1);
+  });
+
+  it("oracle: a lifetime no write made, and an applied write's lifetime left out", () => {
+    const st1 = stamp(100, "eu-1", 1);
+    const st2 = stamp(200, "us-1", 1);
+    const a = fragment(
+      ID,
+      st1,
+      { a: "o1a" },
+      { lifetimes: [{ from: 100, until: 900, stamp: st1 }] },
+    );
+    const b = fragment(ID, st2, {}, { lifetimes: [{ from: 100, until: 1_500, stamp: st2 }] });
+    const ops = writeOps.slice(0, 1);
+    const ok = history({
+      ops,
+      writes: [write(1, a), write(undefined, b)],
+      final: finals([{ ...a, lifetimes: b.lifetimes! }]),
+    });
+    expect(checkLwwOracle(ok)).toEqual([]);
+    const phantom = history({
+      ops,
+      writes: [write(1, a)],
+      final: finals([{ ...a, lifetimes: [{ from: 100, until: 901, stamp: st1 }] }]),
+    });
+    expect(checkLwwOracle(phantom).some((v) => v.message.includes("no write made"))).toBe(true);
+    const lost = history({ ops, writes: [write(1, a), write(undefined, b)], final: finals([a]) });
+    expect(checkLwwOracle(lost).some((v) => v.message.includes("not covered"))).toBe(true);
   });
 
   it("clocks: a restart that issues a smaller timestamp", () => {

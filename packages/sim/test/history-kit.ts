@@ -52,7 +52,7 @@ export function write(opIndex: number | undefined, frag: SessionState, at = 0): 
   const st =
     first?.kind === "value"
       ? first.stamp
-      : (frag.deleted ?? frag.expiresAt?.stamp ?? stamp(0, "x", 0));
+      : (frag.deleted ?? frag.lifetimes?.[0]?.stamp ?? stamp(0, "x", 0));
   return {
     op: opIndex,
     region: st.hlc.node.split("-")[0]!,

@@ -184,14 +184,12 @@ describe("simulator regressions", () => {
     for (const node of result.history.final) expect(node.sessions).toEqual([]);
   });
 
-  it("OPEN DESIGN GAP: a region that never saw an expired session revives it with a write", async () => {
+  it("a region that never saw an expired session cannot revive it with a write", async () => {
     // Found by `pnpm sim --seeds 1500 --from 400000 --regions 5 --max-faults 10 --max-ops 80`
-    // (seed 400702). expiresAt merges by maximum, so a PUT of the same id at a region that never
-    // received the session (partitioned, or restarted on a wiped disk) gives it a later expiry
-    // that revives it everywhere after the heal, until the janitor's grace period turns it into
-    // a tombstone. DESIGN.md says no write brings an expired session back; fixing it needs an
-    // expiry that wins over writes made after it (a merge-rule change), so this documents the
-    // gap: when it is closed, the expectation flips to `toEqual([])`.
+    // (seed 400702). expiresAt merged by maximum, so a PUT of the same id at a region that never
+    // received the session (partitioned, or restarted on a wiped disk) gave it a later expiry
+    // that revived it everywhere after the heal. The expiry register now holds lifetimes: the
+    // PUT at 8 s starts after the session's run [3 s, 6 s] ended, so it cannot extend it.
     const violations = await violationsOf(
       [
         {
@@ -207,9 +205,83 @@ describe("simulator regressions", () => {
       ],
       { gc: "off" },
     );
-    expect(violations.map((v) => v.checker)).toEqual(["expiry"]);
+    expect(violations).toEqual([]);
+  });
+
+  it("a region restarted on a wiped disk cannot revive an expired session either", async () => {
+    // ap held the session, lost its disk after it expired and came back cut off: its PUT
+    // creates a lifetime that starts after the session's run ended, which the others ignore.
+    const schedule: Schedule = {
+      seed: 7,
+      regions: ["eu", "us", "ap"],
+      storage: "sqlite",
+      steps: [
+        { kind: "op", at: 3000, region: 0, op: put(["a"], "all", 3) },
+        { kind: "op", at: 4000, region: 1, op: get("local") },
+        { kind: "fault", at: 6500, fault: { type: "crash", region: 2, downMs: 500, wipe: true } },
+        {
+          kind: "fault",
+          at: 6600,
+          fault: { type: "partition", shape: "isolate", target: 2, durationMs: 15_000 },
+        },
+        { kind: "op", at: 7000, region: 1, op: get("local") },
+        { kind: "op", at: 8000, region: 2, op: put(["b"], "local", 60) },
+        { kind: "op", at: 9000, region: 2, op: get("local") },
+        { kind: "op", at: 25_000, region: 1, op: get("local") },
+        { kind: "op", at: 25_000, region: 2, op: get("local") },
+      ],
+    };
+    const { result, violations } = await checkSchedule(schedule, { gc: "off" });
+    expect(violations).toEqual([]);
+    const ops = result.history.ops;
+    // The revival attempt itself succeeded where nothing was known, then lost after the heal.
+    expect(ops.find((o) => o.type === "put" && o.region === "ap")?.status).toBe("ok");
+    expect(ops.find((o) => o.invokedAt === 9000)?.status).toBe("ok");
+    for (const o of ops.filter((x) => x.invokedAt === 25_000)) {
+      expect(o.code).toBe("MERIDIAN_ERR_NOT_FOUND");
+    }
+  });
+
+  it("a touch made while the session lived still bridges to a later lifetime (touch wins)", async () => {
+    // eu creates at 3 s for 3 s; us touches at 5 s for 4 s ([3 s, 9 s]); ap, cut off, puts the
+    // same id at 8 s for 60 s. 8 s lies inside the run the touch extended, so after the heal the
+    // session lives to 68 s everywhere, in whatever order the regions learn the writes.
+    const schedule: Schedule = {
+      seed: 11,
+      regions: ["eu", "us", "ap"],
+      storage: "memory",
+      steps: [
+        {
+          kind: "fault",
+          at: 0,
+          fault: { type: "partition", shape: "isolate", target: 2, durationMs: 20_000 },
+        },
+        { kind: "op", at: 3000, region: 0, op: put(["a"], "local", 3) },
+        { kind: "op", at: 4000, region: 1, op: get("local") },
+        { kind: "op", at: 5000, region: 1, op: touch(4) },
+        { kind: "op", at: 8000, region: 2, op: put(["b"], "local", 60) },
+        { kind: "op", at: 10_000, region: 0, op: get("local") },
+        { kind: "op", at: 25_000, region: 0, op: get("local") },
+        { kind: "op", at: 25_000, region: 1, op: get("local") },
+      ],
+    };
+    const { result, violations } = await checkSchedule(schedule, { gc: "off" });
+    expect(violations).toEqual([]);
+    const ops = result.history.ops;
+    expect(ops.find((o) => o.type === "touch")?.status).toBe("ok");
+    expect(ops.find((o) => o.invokedAt === 10_000)?.code).toBe("MERIDIAN_ERR_NOT_FOUND");
+    const late = ops.filter((o) => o.invokedAt === 25_000);
+    expect(late).toHaveLength(2);
+    for (const o of late) {
+      expect(o.status).toBe("ok");
+      expect(o.answer?.expiresAt).toBeGreaterThanOrEqual(68_000);
+    }
   });
 });
+
+function touch(ttlS: number) {
+  return { type: "touch" as const, key: 0, consistency: "local" as const, ttlS };
+}
 
 function put(set: string[], consistency: SimConsistency = "local", ttlS: number | null = null) {
   return { type: "put" as const, key: 0, consistency, set, ttlS };

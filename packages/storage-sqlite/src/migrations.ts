@@ -1,17 +1,23 @@
 import type Database from "better-sqlite3";
 import { StorageVersionError } from "./errors.ts";
-import { SCHEMA_V1, SCHEMA_V2 } from "./schema.ts";
+import { lifetimesFromV1 } from "./lifetime-migration.ts";
+import { SCHEMA_V1, SCHEMA_V2, SCHEMA_V3 } from "./schema.ts";
 
-/** One step of the schema: the SQL that takes a database from `version - 1` to `version`. */
+/**
+ * One step of the schema: what takes a database from `version - 1` to `version`: its SQL, then
+ * optionally code that rewrites rows SQL cannot (msgpack payloads).
+ */
 export interface Migration {
   readonly version: number;
   readonly up: string;
+  readonly rewrite?: (db: Database.Database) => void;
 }
 
 /** Every migration, in order. Append only: a released migration never changes. */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: SCHEMA_V1 },
   { version: 2, up: SCHEMA_V2 },
+  { version: 3, up: SCHEMA_V3, rewrite: lifetimesFromV1 },
 ];
 
 /** The schema version this code writes. */
@@ -20,9 +26,9 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 /**
  * Brings the database up to {@link SCHEMA_VERSION}; the version lives in `PRAGMA user_version`.
  *
- * @remarks Each migration runs in its own transaction together with its version bump, so a
- * crash leaves the database at the previous version or the next, never in between. A database
- * newer than this code is refused with {@link StorageVersionError}.
+ * @remarks Each migration runs in its own transaction together with its row rewrite and its
+ * version bump, so a crash leaves the database at the previous version or the next, never in
+ * between. A database newer than this code is refused with {@link StorageVersionError}.
  */
 export function migrate(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
@@ -31,6 +37,7 @@ export function migrate(db: Database.Database): void {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.up);
+      m.rewrite?.(db);
       db.pragma(`user_version = ${m.version}`);
     }).immediate();
   }

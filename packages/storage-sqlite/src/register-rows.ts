@@ -2,6 +2,8 @@ import {
   compareStamp,
   type FieldRegister,
   type Hlc,
+  type Lifetime,
+  type LifetimeRegister,
   type MetaRegister,
   packValue,
   registerStamps,
@@ -20,6 +22,7 @@ import type { RowProtection } from "./row-protection.ts";
  * never collide with a field.
  */
 export const META_KEYS = {
+  /** The lifetime register (named for the single expiry time it held in schema 1). */
   expiresAt: "\u0000exp",
   lastAccess: "\u0000last",
   deadline: "\u0000dl",
@@ -45,9 +48,9 @@ export function isSecretRow(kind: string, key: string): boolean {
 /**
  * One register as stored: its key, kind, the dot of its newest write, and its msgpack payload.
  *
- * @remarks `(origin, seq)` is the dot of the register's stamp (the newest one for a Yjs
- * register, whose every stamp is also listed in `yjs_stamps`); the index on it is what lets
- * extraction find what a peer lacks without scanning.
+ * @remarks `(origin, seq)` is the dot of the register's stamp (the newest one for a Yjs or
+ * lifetime register, whose every stamp is also listed in `register_stamps`); the index on it is
+ * what lets extraction find what a peer lacks without scanning.
  */
 export interface RegisterRow {
   readonly key: string;
@@ -64,13 +67,25 @@ export interface StoredRow {
   readonly payload: Uint8Array;
 }
 
-type StampTuple = [wall: number, logical: number, node: string, seq: number];
+/** A stamp as stored in payloads. */
+export type StampTuple = [wall: number, logical: number, node: string, seq: number];
 
 const stampOut = (s: Stamp): StampTuple => [s.hlc.wall, s.hlc.logical, s.hlc.node, s.seq];
-const stampIn = (t: StampTuple): Stamp => ({
+
+/** Reads a stored stamp. */
+export const stampIn = (t: StampTuple): Stamp => ({
   hlc: { wall: t[0], logical: t[1], node: t[2] },
   seq: t[3],
 });
+
+type LifetimeTuple = [from: number, until: number, stamp: StampTuple];
+
+/** The stored form of a lifetime register: `[[from, until, stamp]+]`, in canonical order. */
+export const lifetimesOut = (reg: LifetimeRegister): LifetimeTuple[] =>
+  reg.map((l) => [l.from, l.until, stampOut(l.stamp)]);
+
+const lifetimesIn = (t: LifetimeTuple[]): Lifetime[] =>
+  t.map(([from, until, stamp]) => ({ from, until, stamp: stampIn(stamp) }));
 const hlcOut = (h: Hlc): [number, number, string] => [h.wall, h.logical, h.node];
 const hlcIn = (t: [number, number, string]): Hlc => ({ wall: t[0], logical: t[1], node: t[2] });
 
@@ -78,10 +93,10 @@ function row(key: string, kind: RowKind, stamp: Stamp, payload: unknown): Regist
   return { key, kind, origin: stamp.hlc.node, seq: stamp.seq, payload: packValue(payload) };
 }
 
-/** The newest of a Yjs register's stamps. */
+/** The newest of a Yjs or lifetime register's stamps. */
 function newestStamp(stamps: readonly Stamp[]): Stamp {
   let newest = stamps[0];
-  if (newest === undefined) throw new StorageCorruptError("a Yjs register without stamps");
+  if (newest === undefined) throw new StorageCorruptError("a register without stamps");
   for (const s of stamps) if (compareStamp(s, newest) > 0) newest = s;
   return newest;
 }
@@ -115,8 +130,10 @@ export function changedRows(before: SessionState | undefined, after: SessionStat
     if (before?.fields.get(name) !== reg) out.push(fieldRow(name, reg));
   }
   const m = META_KEYS;
-  if (after.expiresAt && after.expiresAt !== before?.expiresAt)
-    out.push(timeRow(m.expiresAt, after.expiresAt));
+  if (after.lifetimes && after.lifetimes !== before?.lifetimes) {
+    const newest = newestStamp(after.lifetimes.map((l) => l.stamp));
+    out.push(row(m.expiresAt, "meta", newest, lifetimesOut(after.lifetimes)));
+  }
   if (after.lastAccess && after.lastAccess !== before?.lastAccess)
     out.push(timeRow(m.lastAccess, after.lastAccess));
   if (after.deadline && after.deadline !== before?.deadline)
@@ -160,12 +177,13 @@ export function sessionFromRows(
     }
     switch (r.key) {
       case META_KEYS.expiresAt:
+        s.lifetimes = lifetimesIn(p as LifetimeTuple[]);
+        break;
       case META_KEYS.lastAccess:
       case META_KEYS.deadline: {
         const [at, stamp] = p as [number, StampTuple];
         const t = { at, stamp: stampIn(stamp) };
-        if (r.key === META_KEYS.expiresAt) s.expiresAt = t;
-        else if (r.key === META_KEYS.lastAccess) s.lastAccess = t;
+        if (r.key === META_KEYS.lastAccess) s.lastAccess = t;
         else s.deadline = t;
         break;
       }

@@ -15,7 +15,7 @@
  *   of the register's write, indexed so that extraction reads only rows newer than a peer's
  *   contiguous base.
  * - `yjs_stamps`: every stamp of every Yjs register (a Yjs register merges many writes), so that
- *   extraction finds a Yjs register whatever stamp the peer lacks.
+ *   extraction finds a Yjs register whatever stamp the peer lacks (renamed in version 2).
  * - `origins`: every origin that appears in a register; extraction asks the index once per origin.
  * - `version_vector`: per origin, the contiguous base and the ranges above it (JSON pairs).
  * - `clock`: the hybrid clock's high-water mark, a single row.
@@ -92,4 +92,21 @@ export const SCHEMA_V2 = `
 ALTER TABLE purged ADD COLUMN origin TEXT;
 ALTER TABLE purged ADD COLUMN seq INTEGER;
 CREATE INDEX purged_by_dot ON purged (origin, seq);
+`;
+
+/**
+ * Version 3: the expiry register holds lifetimes (see core's `LifetimeRegister`).
+ *
+ * @remarks
+ * - `yjs_stamps` becomes `register_stamps`: every stamp of every register that merges several
+ *   writes (Yjs documents, and the lifetime register `\0exp`, whose elements each keep their
+ *   own write's stamp), so that extraction finds such a register whatever stamp a peer lacks.
+ * - The `\0exp` row's payload changes from `[at, stamp]` to `[[from, until, stamp]+]`; the
+ *   migration's code step (`migrations.ts`) rewrites the stored rows. `sessions.expires_at`
+ *   keeps holding core's `effectiveExpiry`, which a single lifetime leaves unchanged.
+ */
+export const SCHEMA_V3 = `
+ALTER TABLE yjs_stamps RENAME TO register_stamps;
+DROP INDEX yjs_stamps_by_register;
+CREATE INDEX register_stamps_by_register ON register_stamps (session_id, key);
 `;

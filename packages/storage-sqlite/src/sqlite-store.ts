@@ -287,7 +287,7 @@ export class SqliteStore implements Store {
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
   private forget(p: PurgedId): void {
     this.cache.delete(p.id);
-    this.q.purgeYjsStamps.run(p.id);
+    this.q.purgeRegisterStamps.run(p.id);
     this.q.purgeRegisters.run(p.id);
     this.q.purgeSession.run(p.id);
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);

@@ -11,7 +11,7 @@ export interface PurgedRow {
 /**
  * Every statement the store runs, prepared once per connection.
  *
- * @remarks Extraction reads `registers_by_dot` and the `yjs_stamps` primary key from a peer's
+ * @remarks Extraction reads `registers_by_dot` and the `register_stamps` primary key from a peer's
  * contiguous base upwards (`seq > ?`), never the whole table.
  */
 export function prepareStatements(db: Database.Database) {
@@ -38,11 +38,11 @@ export function prepareStatements(db: Database.Database) {
          kind = excluded.kind, origin = excluded.origin, seq = excluded.seq,
          payload = excluded.payload`,
     ),
-    insertYjsStamp: db.prepare<[string, number, string, string]>(
-      "INSERT OR IGNORE INTO yjs_stamps (origin, seq, session_id, key) VALUES (?, ?, ?, ?)",
+    insertRegisterStamp: db.prepare<[string, number, string, string]>(
+      "INSERT OR IGNORE INTO register_stamps (origin, seq, session_id, key) VALUES (?, ?, ?, ?)",
     ),
-    deleteYjsStamps: db.prepare<[string, string]>(
-      "DELETE FROM yjs_stamps WHERE session_id = ? AND key = ?",
+    deleteRegisterStamps: db.prepare<[string, string]>(
+      "DELETE FROM register_stamps WHERE session_id = ? AND key = ?",
     ),
     candidates: db.prepare<
       { origin: string; base: number; after: string; cap: number },
@@ -51,7 +51,7 @@ export function prepareStatements(db: Database.Database) {
       `SELECT session_id AS id FROM registers
          WHERE origin = $origin AND seq > $base AND session_id > $after
        UNION
-       SELECT session_id AS id FROM yjs_stamps
+       SELECT session_id AS id FROM register_stamps
          WHERE origin = $origin AND seq > $base AND session_id > $after
        LIMIT $cap`,
     ),
@@ -78,7 +78,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     sessionCount: db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sessions"),
     purgeRegisters: db.prepare<[string]>("DELETE FROM registers WHERE session_id = ?"),
-    purgeYjsStamps: db.prepare<[string]>("DELETE FROM yjs_stamps WHERE session_id = ?"),
+    purgeRegisterStamps: db.prepare<[string]>("DELETE FROM register_stamps WHERE session_id = ?"),
     purgeSession: db.prepare<[string]>("DELETE FROM sessions WHERE id = ?"),
     // A known dot replaces an unknown one; otherwise the first dot recorded stays.
     insertPurged: db.prepare<[string, string | null, number | null]>(

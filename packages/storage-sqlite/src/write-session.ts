@@ -5,7 +5,7 @@ import {
   type SessionState,
   type Stamp,
 } from "@meridian/core";
-import { changedRows, isSecretRow } from "./register-rows.ts";
+import { changedRows, isSecretRow, META_KEYS } from "./register-rows.ts";
 import type { RowProtection } from "./row-protection.ts";
 import type { Statements } from "./statements.ts";
 
@@ -13,7 +13,7 @@ const dotKey = (s: Stamp) => `${s.hlc.node}\u0000${s.seq}`;
 
 function metaChanged(before: SessionState, after: SessionState): boolean {
   return (
-    before.expiresAt !== after.expiresAt ||
+    before.lifetimes !== after.lifetimes ||
     before.lastAccess !== after.lastAccess ||
     before.deadline !== after.deadline ||
     before.idleMs !== after.idleMs ||
@@ -22,7 +22,7 @@ function metaChanged(before: SessionState, after: SessionState): boolean {
   );
 }
 
-/** Keeps `yjs_stamps` listing exactly the stamps of the Yjs register now stored at `name`. */
+/** Keeps `register_stamps` listing exactly the stamps of the Yjs register now stored at `name`. */
 function syncYjsStamps(
   q: Statements,
   id: string,
@@ -33,19 +33,20 @@ function syncYjsStamps(
 ): void {
   const sameDoc =
     prev?.kind === "yjs" && reg.kind === "yjs" && compareHlc(prev.epoch, reg.epoch) === 0;
-  if (prev?.kind === "yjs" && !sameDoc) q.deleteYjsStamps.run(id, name);
+  if (prev?.kind === "yjs" && !sameDoc) q.deleteRegisterStamps.run(id, name);
   if (reg.kind !== "yjs") return;
   // Within one document stamps only accumulate, so only the new ones need a row.
   const known = new Set(sameDoc && prev?.kind === "yjs" ? prev.stamps.map(dotKey) : []);
   for (const s of reg.stamps) {
     if (known.has(dotKey(s))) continue;
-    q.insertYjsStamp.run(s.hlc.node, s.seq, id, name);
+    q.insertRegisterStamp.run(s.hlc.node, s.seq, id, name);
     noteOrigin(s.hlc.node);
   }
 }
 
 /**
- * Writes back the result of a merge: only the registers that changed, the Yjs stamp index, and
+ * Writes back the result of a merge: only the registers that changed, the stamp index of Yjs and
+ * lifetime registers, and
  * the session row when the session is new or its metadata changed.
  *
  * @remarks Must run inside the caller's transaction. `after` must be the merge of `before` with
@@ -70,6 +71,14 @@ export function writeSession(
     const prev = before?.fields.get(name);
     if (prev !== reg && (reg.kind === "yjs" || prev?.kind === "yjs")) {
       syncYjsStamps(q, id, name, prev, reg, noteOrigin);
+    }
+  }
+  if (after.lifetimes !== undefined && after.lifetimes !== before?.lifetimes) {
+    // Lists are short and an element dropped by the join takes its stamp with it: rewrite all.
+    q.deleteRegisterStamps.run(id, META_KEYS.expiresAt);
+    for (const l of after.lifetimes) {
+      q.insertRegisterStamp.run(l.stamp.hlc.node, l.stamp.seq, id, META_KEYS.expiresAt);
+      noteOrigin(l.stamp.hlc.node);
     }
   }
   if (before === undefined || metaChanged(before, after)) {

@@ -89,8 +89,8 @@ describe("SqliteStore on disk", () => {
       expect(details).toMatch(
         /SEARCH registers USING (COVERING )?INDEX registers_by_dot \(origin=\? AND seq>\?\)/,
       );
-      expect(details).toMatch(/SEARCH yjs_stamps USING PRIMARY KEY \(origin=\? AND seq>\?\)/);
-      expect(details).not.toMatch(/SCAN (registers|yjs_stamps)/);
+      expect(details).toMatch(/SEARCH register_stamps USING PRIMARY KEY \(origin=\? AND seq>\?\)/);
+      expect(details).not.toMatch(/SCAN (registers|register_stamps)/);
     } finally {
       raw.close();
       store.close();

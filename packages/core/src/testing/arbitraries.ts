@@ -73,7 +73,8 @@ export interface DeltasArbOptions {
 interface WriteShape {
   readonly session: number;
   readonly fields: readonly (readonly [string, FieldShape])[];
-  readonly expiresAt: number | undefined;
+  /** `[from, length]` of the lifetime the write gives, relative to the test epoch. */
+  readonly lifetime: readonly [number, number] | undefined;
   readonly lastAccess: number | undefined;
   readonly deadline: number | undefined;
   readonly idleMs: number | null | undefined;
@@ -127,7 +128,9 @@ function writeShapeArb(maxSessions: number, yjs: boolean): fc.Arbitrary<WriteSha
       maxLength: 3,
       selector: ([name]) => name,
     }),
-    expiresAt: sometimes(timeArb, 3),
+    // Short lifetimes over a short span: they overlap, touch and leave gaps, so that the
+    // lifetime join sees disjoint runs and late writes that bridge them.
+    lifetime: sometimes(fc.tuple(fc.nat({ max: 8 }), fc.integer({ min: 1, max: 4 })), 3),
     lastAccess: sometimes(timeArb, 3),
     deadline: sometimes(timeArb, 6),
     idleMs: sometimes(fc.option(fc.integer({ min: 1, max: 10 }), { nil: null }), 6),
@@ -157,7 +160,10 @@ function buildDelta(
     id: ids[shape.session % ids.length]!,
     fields,
   };
-  if (shape.expiresAt !== undefined) s.expiresAt = { at: shape.expiresAt, stamp };
+  if (shape.lifetime !== undefined) {
+    const from = TEST_EPOCH_MS + shape.lifetime[0];
+    s.lifetimes = [{ from, until: from + shape.lifetime[1], stamp }];
+  }
   if (shape.lastAccess !== undefined) s.lastAccess = { at: shape.lastAccess, stamp };
   if (shape.deadline !== undefined) s.deadline = { at: shape.deadline, stamp };
   if (shape.idleMs !== undefined) s.idleMs = { value: shape.idleMs, stamp };

@@ -73,7 +73,7 @@ export function extractTests<S extends Store>(ctx: ConformanceContext<S>): void 
         const fragment = page.sessions[0]!;
         expect([...fragment.fields.keys()]).toEqual(["y"]);
         expect(fragment.userId).toBeUndefined();
-        expect(fragment.expiresAt).toBeUndefined();
+        expect(fragment.lifetimes).toBeUndefined();
         const full = store.extractMissing(new VersionVector());
         expect(full.sessions.map((s) => canonical(s))).toEqual(
           [a, b].map((id) => canonical(store.getSession(id))),

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../memory-store.ts";
+import { softExpiry } from "../session.ts";
+import { VersionVector } from "../version-vector.ts";
 import type { Store } from "../store.ts";
 import { deliveryArb, deltasArb, TEST_EPOCH_MS } from "./arbitraries.ts";
 import {
@@ -49,7 +51,7 @@ export function writeTests<S extends Store>(ctx: ConformanceContext<S>): void {
           expect(fieldValue(s, "x")).toBe("eu");
           expect(fieldValue(s, "y")).toBe("us");
           expect(fieldValue(s, "z")).toBe("eu2");
-          expect(s?.expiresAt?.at).toBe(42);
+          expect(s === undefined ? undefined : softExpiry(s)).toBe(42);
           expect(store.versionVector().toString()).toBe("eu:2,us:1");
         });
       }
@@ -96,6 +98,53 @@ export function writeTests<S extends Store>(ctx: ConformanceContext<S>): void {
         store.applyDeltas([testDelta(id, testStamp("eu", 2), { set: { b: 2 } })]);
         expect(store.versionVector().toString()).toBe("eu:3+6-6");
       });
+    });
+
+    it("ends a session with its first run of lifetimes, and counts a late write that bridges a gap, in any order", async () => {
+      const t = (ms: number) => TEST_EPOCH_MS + ms;
+      // A: created at 3 s for 3 s. B: a region that never saw it creates it at 8 s for 60 s.
+      // C: a touch made at 5 s, while A was alive, for 4 s: it reaches B, so B counts.
+      const a = testDelta(id, testStamp("eu", 1, 3000), {
+        set: { k: 1 },
+        lifetime: [t(3000), t(6000)],
+      });
+      const b = testDelta(id, testStamp("ap", 1, 8000), {
+        set: { k: 2 },
+        lifetime: [t(8000), t(68_000)],
+      });
+      const c = testDelta(id, testStamp("us", 1, 5000), { lifetime: [t(3000), t(9000)] });
+      for (const order of [
+        [a, b],
+        [b, a],
+      ]) {
+        await ctx.withStore((store) => {
+          for (const d of order) store.applyDeltas([d]);
+          expect(softExpiry(store.getSession(id)!)).toBe(t(6000));
+          expect(store.expiredBefore(t(6001), 10)).toEqual([id]);
+        });
+      }
+      for (const order of [
+        [a, b, c],
+        [a, c, b],
+        [b, a, c],
+        [b, c, a],
+        [c, a, b],
+        [c, b, a],
+      ]) {
+        await ctx.withStore((store) => {
+          for (const d of order) store.applyDeltas([d]);
+          expect(softExpiry(store.getSession(id)!)).toBe(t(68_000));
+          expect(store.expiredBefore(t(60_000), 10)).toEqual([]);
+          expect(store.getSession(id)?.lifetimes?.length).toBe(2);
+          // A peer that holds A and B but not the bridge is sent exactly the bridge.
+          const peer = VersionVector.from([
+            ["eu", { base: 1, ranges: [] }],
+            ["ap", { base: 1, ranges: [] }],
+          ]);
+          const page = store.extractMissing(peer);
+          expect(page.sessions.map((s) => s.lifetimes)).toEqual([[c.session.lifetimes![0]]]);
+        });
+      }
     });
 
     it("persists the clock high-water mark given with a batch", async () => {

@@ -6,6 +6,7 @@ import { packValue, unpackValue } from "../codec.ts";
 import type { Delta } from "../delta.ts";
 import { sessionBytes } from "../digest.ts";
 import type { Stamp } from "../dot.ts";
+import { legacyLifetime } from "../lifetime.ts";
 import { MemoryStore } from "../memory-store.ts";
 import type { FieldRegister, YjsRegister } from "../register.ts";
 import type { SessionState } from "../session.ts";
@@ -30,7 +31,10 @@ export interface TestWrite {
   readonly set?: Readonly<Record<string, unknown>>;
   /** Yjs fields: the document update and the epoch it belongs to. */
   readonly yjs?: Readonly<Record<string, Pick<YjsRegister, "epoch" | "update">>>;
+  /** An expiry, as the lifetime `[min(wall, at - 1), at]` (see `legacyLifetime`). */
   readonly expiresAt?: number;
+  /** A lifetime `[from, until]`, when the test needs its start. */
+  readonly lifetime?: readonly [from: number, until: number];
   readonly lastAccess?: number;
   readonly deadline?: number;
   readonly idleMs?: number | null;
@@ -48,7 +52,10 @@ export function testDelta(id: string, stamp: Stamp, write: TestWrite): Delta {
     fields.set(name, { kind: "yjs", epoch: doc.epoch, update: doc.update, stamps: [stamp] });
   }
   const s: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
-  if (write.expiresAt !== undefined) s.expiresAt = { at: write.expiresAt, stamp };
+  if (write.expiresAt !== undefined) s.lifetimes = [legacyLifetime(write.expiresAt, stamp)];
+  if (write.lifetime !== undefined) {
+    s.lifetimes = [{ from: write.lifetime[0], until: write.lifetime[1], stamp }];
+  }
   if (write.lastAccess !== undefined) s.lastAccess = { at: write.lastAccess, stamp };
   if (write.deadline !== undefined) s.deadline = { at: write.deadline, stamp };
   if (write.idleMs !== undefined) s.idleMs = { value: write.idleMs, stamp };

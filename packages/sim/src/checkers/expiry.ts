@@ -1,3 +1,4 @@
+import { lifetimeEnd } from "@meridian/core";
 import type { History, OpRecord } from "../history.ts";
 import type { Violation } from "./violation.ts";
 
@@ -11,7 +12,8 @@ import type { Violation } from "./violation.ts";
  * went back), or, with observed writes, when the later expiry comes only from writes issued
  * after T (beyond the clock skew seen): a write brought the session back. An expiry extended
  * by a write made before T on the other side of a partition is the merge rule (touch wins), not
- * a resurrection.
+ * a resurrection; so is any expiry reached from a lifetime that writes made by T kept alive past
+ * T (core's rule: a lifetime that starts while the session lives extends it).
  */
 export function checkExpiry(history: History): Violation[] {
   const out: Violation[] = [];
@@ -64,8 +66,19 @@ function cameBack(history: History, read: OpRecord, t: number): boolean {
   const expiry = read.answer?.expiresAt;
   if (expiry == null || expiry <= t) return true;
   if (!history.observedWrites) return false;
+  // The merge rule, as core computes expiry: if the writes made by `t` (beyond the skew seen)
+  // already kept the session alive past `t`, the node only lacked one of them; what they reach,
+  // later lifetimes they bridge to included, is the merge rule (touch wins), not a revival.
+  const early = history.writes.flatMap((w) =>
+    w.fragment.id === read.sessionId && w.stamp.hlc.wall <= t + history.maxObservedSkewMs
+      ? (w.fragment.lifetimes ?? [])
+      : [],
+  );
+  if (early.length > 0 && lifetimeEnd(early) > t) return false;
   const extenders = history.writes.filter(
-    (w) => w.fragment.id === read.sessionId && w.fragment.expiresAt?.at === expiry,
+    (w) =>
+      w.fragment.id === read.sessionId &&
+      (w.fragment.lifetimes ?? []).some((l) => l.until === expiry),
   );
   // An expiry no write set directly (idle timeout, lifetime cap) is not attributed: let it pass.
   return (

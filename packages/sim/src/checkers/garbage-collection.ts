@@ -19,10 +19,7 @@ export function checkGarbageCollection(history: History): Violation[] {
       (w) => w.fragment.id === id && w.fragment.deleted !== undefined && w.committedAt <= purge.at,
     );
     const expired = history.writes.some(
-      (w) =>
-        w.fragment.id === id &&
-        w.fragment.expiresAt !== undefined &&
-        w.fragment.expiresAt.at <= purge.at,
+      (w) => w.fragment.id === id && (w.fragment.lifetimes ?? []).some((l) => l.until <= purge.at),
     );
     if (history.observedWrites && !deleted && !expired) {
       out.push({

@@ -1,5 +1,6 @@
 import type { History } from "../history.ts";
 import { HistoryIndex } from "./history-index.ts";
+import { lifetimeProblems } from "./lifetimes.ts";
 import { type SlotValue, sameWrite, slotOrder, slotsOf, stampText } from "./slots.ts";
 import type { Violation } from "./violation.ts";
 
@@ -7,10 +8,11 @@ import type { Violation } from "./violation.ts";
  * The final state of every session equals what a last-writer-wins oracle computes from the
  * history's committed writes.
  *
- * @remarks Each register (a field, expiry, last access, deadline, idle, user, deleted) must hold
- * a contribution some write really made, with the same contents, and one that wins (by its
- * join: greatest (hlc, origin) for last-writer-wins, latest time for expiry, earliest delete)
- * over every write that must have been applied. Writes that may or may not have been applied
+ * @remarks Each register (a field, last access, deadline, idle, user, deleted) must hold a
+ * contribution some write really made, with the same contents, and one that wins (by its join:
+ * greatest (hlc, origin) for last-writer-wins, latest time for last access, earliest delete)
+ * over every write that must have been applied. The lifetime register (expiry) is a set: see
+ * {@link lifetimeProblems}. Writes that may or may not have been applied
  * (committed on a disk later wiped) may win or lose; they are never required. A register no
  * write made is a phantom. Checked on every replica's final state.
  */
@@ -69,6 +71,9 @@ export function checkLwwOracle(history: History): Violation[] {
             ),
           );
         }
+      }
+      for (const problem of lifetimeProblems(index, state)) {
+        out.push(violation(node.region, state.id, problem));
       }
       for (const [name, list] of contributions) {
         if (finals.has(name)) continue;

@@ -69,8 +69,7 @@ function mayBeGone(index: HistoryIndex, id: string, read: OpRecord): boolean {
   }
   for (const w of index.writesBySession.get(id) ?? []) {
     if (w.fragment.deleted !== undefined) return true;
-    const exp = w.fragment.expiresAt?.at;
-    if (exp !== undefined && exp <= now) return true;
+    if ((w.fragment.lifetimes ?? []).some((l) => l.until <= now)) return true;
     const idle = w.fragment.idleMs?.value;
     if (idle != null) return true;
   }

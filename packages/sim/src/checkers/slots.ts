@@ -20,7 +20,10 @@ export interface SlotValue {
 
 const hex = (b: Uint8Array | null) => (b === null ? "null" : Buffer.from(b).toString("hex"));
 
-/** Every slot a state or write fragment holds. Yjs fields are left out (not in workloads). */
+/**
+ * Every slot a state or write fragment holds. Yjs fields are left out (not in workloads), and so
+ * is the lifetime register, which is a set rather than one winner (see `lifetimes.ts`).
+ */
 export function slotsOf(s: SessionState): SlotValue[] {
   const out: SlotValue[] = [];
   for (const [name, reg] of s.fields) {
@@ -36,7 +39,6 @@ export function slotsOf(s: SessionState): SlotValue[] {
   const time = (slot: string, rule: SlotRule, r: { at: number; stamp: Stamp } | undefined) => {
     if (r !== undefined) out.push({ slot, rule, stamp: r.stamp, at: r.at, value: String(r.at) });
   };
-  time("expiresAt", "max-time", s.expiresAt);
   time("lastAccess", "max-time", s.lastAccess);
   time("deadline", "min-time", s.deadline);
   if (s.idleMs) {
