@@ -1,9 +1,15 @@
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import {
   createClient,
   type MeridianClient,
+  PayloadTooLargeError,
+  RegionsUnavailableError,
   SessionDeletedError,
   SessionNotFoundError,
+  UnauthorizedError,
 } from "@meridian/client";
+import { nodeConfig, startNode } from "@meridian/server";
 import { afterEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { freePorts } from "@meridian/server/testing";
@@ -153,5 +159,62 @@ describe("client SDK against a real three-region cluster", () => {
     const s = await client.create({ data: { a: 1 }, ttl: 600 });
     expect((await client.get(s.id)).data).toEqual({ a: 1 });
     expect(failovers[0]).toBe("eu->us:MERIDIAN_ERR_UNREACHABLE");
+  });
+
+  it("over the channel, sends an oversized write by HTTP (413) without failing the others", async () => {
+    cluster = await TestCluster.start(["eu"]);
+    const client = createClient({ regions: { eu: cluster.url("eu") }, localRegion: "eu" });
+    clients.push(client);
+    const small = await client.create({ data: { a: 1 }, ttl: 600 });
+    const [big, read] = await Promise.allSettled([
+      client.create({ data: { blob: "x".repeat(3_000_000) }, ttl: 600 }),
+      client.get(small.id),
+    ]);
+    expect(big.status === "rejected" && big.reason).toBeInstanceOf(PayloadTooLargeError);
+    expect(read.status === "fulfilled" && read.value.data).toEqual({ a: 1 });
+  });
+
+  it("over the channel, a wrong token is UnauthorizedError and a silent node times out", async () => {
+    const node = await startNode(
+      nodeConfig(
+        { region: "eu", dataDir: ":memory:", peers: [], secret: "s" },
+        { port: 0, logLevel: "silent", tokens: ["right"] },
+      ),
+    );
+    const silent = createServer(() => {}); // accepts connections, never answers
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const wrong = createClient({
+        regions: { eu: node.url },
+        localRegion: "eu",
+        authToken: "wrong",
+      });
+      clients.push(wrong);
+      await expect(wrong.get("some-session-id-0001")).rejects.toBeInstanceOf(UnauthorizedError);
+      const right = createClient({
+        regions: { eu: node.url },
+        localRegion: "eu",
+        authToken: "right",
+      });
+      clients.push(right);
+      expect((await right.create({ data: { ok: true } })).data).toEqual({ ok: true });
+      const port = (silent.address() as AddressInfo).port;
+      const stuck = createClient({
+        regions: { eu: `http://127.0.0.1:${port}` },
+        localRegion: "eu",
+        timeoutMs: 200,
+        retries: 1,
+        backoff: { baseMs: 1, capMs: 5 },
+      });
+      clients.push(stuck);
+      const started = Date.now();
+      await expect(stuck.get("some-session-id-0001")).rejects.toBeInstanceOf(
+        RegionsUnavailableError,
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.close();
+      await node.close();
+    }
   });
 });

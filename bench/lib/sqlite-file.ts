@@ -28,7 +28,7 @@ export class SqliteFile {
       .get(id)!;
     const y = this.db
       .prepare<[string], { b: number | null }>(
-        "SELECT sum(length(origin) + 8 + length(session_id) + length(key)) AS b FROM yjs_stamps WHERE session_id = ?",
+        "SELECT sum(length(origin) + 8 + length(session_id) + length(key)) AS b FROM register_stamps WHERE session_id = ?",
       )
       .get(id)!;
     const s = this.db

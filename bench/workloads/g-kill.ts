@@ -75,7 +75,7 @@ async function verify(node: BenchNode, acked: ReadonlyMap<string, number>): Prom
 }
 
 /**
- * (g) kill -9 under load: a node with its default durability (`synchronous = FULL`) takes new
+ * (g) kill -9 under load: a node with its default durability (`synchronous = NORMAL`) takes new
  * sessions at 32 in flight and is SIGKILLed mid-flight, several times; after each restart every
  * acknowledged write must read back.
  */
@@ -118,7 +118,7 @@ export const killNine: Workload = {
         },
       ],
       body: [
-        `One node (default \`synchronous = FULL\`). Each round: ${CONCURRENCY} writers PUT new sessions for`,
+        `One node (default \`synchronous = NORMAL\`: commits reach the WAL, not fsynced one by one). Each round: ${CONCURRENCY} writers PUT new sessions for`,
         `${ctx.sizes.killAfterSeconds} s, then the process gets SIGKILL with requests in flight; the node is restarted`,
         "on the same folder and every session whose PUT was answered 201 is read back and compared. At the",
         "end every acknowledged write of every round is read again.",

@@ -55,7 +55,7 @@ export class MeridianClient {
     this.router = new RegionRouter(this.table, {
       transport:
         o.transport === "channel"
-          ? new ChannelTransport(o.clock, o.headers)
+          ? new ChannelTransport(o.clock, o.headers, httpTransport(o.fetch, o.clock, o.headers))
           : httpTransport(o.fetch, o.clock, o.headers),
       clock: o.clock,
       rng: o.rng,

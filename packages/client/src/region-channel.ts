@@ -2,8 +2,9 @@ import {
   CHANNEL_PATH,
   type ChannelAnswer,
   type ChannelCall,
+  channelFrame,
   decodeChannelAnswers,
-  encodeChannelCalls,
+  encodeChannelCall,
   MAX_CHANNEL_BATCH,
   type Timer,
 } from "@meridian/core";
@@ -30,6 +31,18 @@ interface Pending {
   readonly framesAtSend: number;
 }
 
+/** Largest encoded call sent on the channel; bigger ones go by HTTP. */
+const MAX_CALL_BYTES = 256 * 1024;
+/** Largest frame the client sends (the node accepts at least 1 MiB). */
+const MAX_FRAME_BYTES = 512 * 1024;
+/** Longest target sent on the channel (the node's frame limit is 8,192); longer ones go by HTTP. */
+const MAX_TARGET_CHARS = 8192;
+/** Calls in flight on one channel before more go by HTTP (the node closes past 16,384). */
+const MAX_IN_FLIGHT = 8192;
+
+/** Thrown by {@link RegionChannel.send} for a call the channel must not carry: send it by HTTP. */
+export class NotForChannel extends Error {}
+
 /** The WebSocket URL of a region's client channel, from its base URL. */
 export function channelUrl(baseUrl: string): string {
   const u = new URL(CHANNEL_PATH, baseUrl);
@@ -53,11 +66,15 @@ export class RegionChannel {
   private ws: WebSocket | undefined;
   private opened: Promise<WebSocket> | undefined;
   private readonly pending = new Map<number, Pending>();
-  private outbox: ChannelCall[] = [];
+  /** Calls encoded and waiting for the next flush, with their ids. */
+  private outbox: { id: number; bytes: Uint8Array }[] = [];
   private flushScheduled = false;
   private nextId = 1;
   private framesReceived = 0;
   private closed = false;
+  /** The socket, from the moment it starts opening (`ws` is set once it is open). */
+  private socket: WebSocket | undefined;
+  private probing = false;
 
   constructor(
     private readonly region: string,
@@ -66,36 +83,65 @@ export class RegionChannel {
     private readonly clock: ClientClock,
   ) {}
 
-  /** Sends one request and resolves with its answer. @throws MeridianError */
+  /** Calls waiting for an answer on this channel. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends one request and resolves with its answer. @throws MeridianError
+   *
+   * @remarks `timeoutMs` also bounds opening the connection: a handshake that does not finish
+   * in time fails as unreachable with `refused` (the call never left).
+   */
   async send(request: ApiRequest, timeoutMs: number): Promise<ApiAnswer> {
-    const ws = await this.connect();
+    if (request.path.length > MAX_TARGET_CHARS) throw new NotForChannel();
+    const ws = await this.connect(timeoutMs);
+    const id = this.nextId++;
+    const call: ChannelCall =
+      request.body === undefined
+        ? { id, method: request.method, target: request.path }
+        : { id, method: request.method, target: request.path, body: request.body };
+    const bytes = encodeChannelCall(call);
+    // A call this big would make the frame close the channel (and fail every call on it).
+    if (bytes.length > MAX_CALL_BYTES) throw new NotForChannel();
     return new Promise<ApiAnswer>((resolve, reject) => {
-      const id = this.nextId++;
       const timer = this.clock.after(timeoutMs, () => {
         const p = this.pending.get(id);
         if (p === undefined) return;
         this.pending.delete(id);
-        // Nothing came back at all since this call left: the link is likely dead.
-        if (this.framesReceived === p.framesAtSend) ws.terminate();
+        // Nothing came back at all since this call left: check the link is alive.
+        if (this.framesReceived === p.framesAtSend) this.probe(ws, timeoutMs);
         p.reject(new RequestTimeoutError(this.region, timeoutMs));
       });
       this.pending.set(id, { resolve, reject, timer, framesAtSend: this.framesReceived });
-      this.outbox.push(
-        request.body === undefined
-          ? { id, method: request.method, target: request.path }
-          : { id, method: request.method, target: request.path, body: request.body },
-      );
+      this.outbox.push({ id, bytes });
       this.scheduleFlush();
     });
   }
 
-  /** Closes the connection; calls in flight fail as unreachable. */
+  /** Closes the connection (also one still opening); calls in flight fail as unreachable. */
   close(): void {
     this.closed = true;
-    this.ws?.terminate();
+    this.socket?.terminate();
   }
 
-  private connect(): Promise<WebSocket> {
+  /** Pings a channel that went silent; terminates it when no pong comes back in time. */
+  private probe(ws: WebSocket, timeoutMs: number): void {
+    if (this.probing || ws.readyState !== WebSocket.OPEN) return;
+    this.probing = true;
+    const timer = this.clock.after(Math.min(timeoutMs, 2000), () => {
+      this.probing = false;
+      ws.terminate();
+    });
+    ws.once("pong", () => {
+      this.probing = false;
+      timer.cancel();
+    });
+    ws.ping();
+  }
+
+  private connect(timeoutMs: number): Promise<WebSocket> {
     if (this.closed) {
       return Promise.reject(new RegionUnreachableError(this.region, true, "client closed"));
     }
@@ -103,25 +149,27 @@ export class RegionChannel {
       const ws = new WebSocket(this.url, {
         headers: { ...this.headers },
         perMessageDeflate: false,
+        handshakeTimeout: timeoutMs,
       });
+      this.socket = ws;
       let open = false;
       ws.binaryType = "nodebuffer";
       ws.on("open", () => {
+        if (this.closed) {
+          ws.terminate();
+          return;
+        }
         open = true;
         this.ws = ws;
         resolve(ws);
       });
       ws.on("unexpected-response", (_req, res) => {
-        // Refused upgrade: 401 (token), 503 (draining), 404 (no channel on that node).
+        // Refused upgrade: 401 (token), 503 (draining), 404 (a node without the channel).
         const status = res.statusCode ?? 502;
         res.resume();
         ws.terminate();
         this.opened = undefined;
-        reject(
-          status === 503
-            ? new RegionUnreachableError(this.region, true, "node not ready")
-            : errorFromAnswer(status, this.region, undefined),
-        );
+        reject(refusedUpgrade(this.region, status));
       });
       ws.on("message", (data) => this.onFrame(data as Buffer));
       ws.on("error", (err) => {
@@ -131,7 +179,9 @@ export class RegionChannel {
       });
       ws.on("close", () => {
         if (this.ws === ws) this.ws = undefined;
+        if (this.socket === ws) this.socket = undefined;
         if (open) this.opened = undefined;
+        else reject(new RegionUnreachableError(this.region, true, "channel closed while opening"));
         this.failAll(new RegionUnreachableError(this.region, false, "channel closed"));
       });
     });
@@ -151,9 +201,19 @@ export class RegionChannel {
         for (const c of calls) this.settle(c.id)?.reject(e);
         return;
       }
-      for (let i = 0; i < calls.length; i += MAX_CHANNEL_BATCH) {
-        ws.send(encodeChannelCalls(calls.slice(i, i + MAX_CHANNEL_BATCH)));
+      // Frames bounded in calls and in bytes, so none outgrows the node's frame limit.
+      let frame: Uint8Array[] = [];
+      let size = 0;
+      for (const c of calls) {
+        if (frame.length === MAX_CHANNEL_BATCH || size + c.bytes.length > MAX_FRAME_BYTES) {
+          ws.send(channelFrame(frame));
+          frame = [];
+          size = 0;
+        }
+        frame.push(c.bytes);
+        size += c.bytes.length;
       }
+      if (frame.length > 0) ws.send(channelFrame(frame));
     });
   }
 
@@ -188,6 +248,29 @@ export class RegionChannel {
   }
 }
 
+/**
+ * The error of a refused upgrade: typed as the same refusal over HTTP would be (the refusal
+ * carries no body, so the code is the one the status implies).
+ */
+function refusedUpgrade(region: string, status: number): Error {
+  if (status === 503) return new RegionUnreachableError(region, true, "node not ready");
+  if (status === 401) {
+    return errorFromAnswer(401, region, {
+      code: "MERIDIAN_ERR_AUTH",
+      message: "missing or wrong bearer token",
+    });
+  }
+  if (status === 404) return new ChannelUnavailableError(region);
+  return errorFromAnswer(status, region, undefined);
+}
+
+/** The region's node has no client channel (an older node): the caller falls back to HTTP. */
+export class ChannelUnavailableError extends RegionUnreachableError {
+  constructor(region: string) {
+    super(region, true, "no client channel on this node");
+  }
+}
+
 function errorCode(err: Error): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" ? code : err.message;
@@ -199,22 +282,40 @@ function errorCode(err: Error): string {
  */
 export class ChannelTransport implements RegionTransport {
   private readonly channels = new Map<string, RegionChannel>();
+  /** Regions whose node has no client channel: served by HTTP from then on. */
+  private readonly httpOnly = new Set<string>();
 
   constructor(
     private readonly clock: ClientClock,
     private readonly headers: Readonly<Record<string, string>>,
+    /** Carries what the channel must not: oversized calls, overflow, nodes without a channel. */
+    private readonly http: RegionTransport,
   ) {}
 
-  send(region: string, baseUrl: string, request: ApiRequest, timeoutMs: number) {
+  async send(region: string, baseUrl: string, request: ApiRequest, timeoutMs: number) {
+    if (this.httpOnly.has(region)) return this.http.send(region, baseUrl, request, timeoutMs);
     let channel = this.channels.get(region);
     if (channel === undefined) {
       channel = new RegionChannel(region, channelUrl(baseUrl), this.headers, this.clock);
       this.channels.set(region, channel);
     }
-    return channel.send(request, timeoutMs);
+    if (channel.inFlight >= MAX_IN_FLIGHT) {
+      return this.http.send(region, baseUrl, request, timeoutMs);
+    }
+    try {
+      return await channel.send(request, timeoutMs);
+    } catch (e) {
+      if (e instanceof NotForChannel) return this.http.send(region, baseUrl, request, timeoutMs);
+      if (e instanceof ChannelUnavailableError) {
+        this.httpOnly.add(region);
+        return this.http.send(region, baseUrl, request, timeoutMs);
+      }
+      throw e;
+    }
   }
 
   close(): void {
     for (const c of this.channels.values()) c.close();
+    this.http.close();
   }
 }

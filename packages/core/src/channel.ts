@@ -82,6 +82,29 @@ export function decodeChannelCalls(bytes: Uint8Array): ChannelCall[] {
   });
 }
 
+/** Encodes one call as a frame item, for {@link channelFrame}. */
+export function encodeChannelCall(c: ChannelCall): Uint8Array {
+  return packValue(
+    c.body === undefined ? [c.id, c.method, c.target] : [c.id, c.method, c.target, c.body],
+  );
+}
+
+/**
+ * A frame made of items encoded one by one ({@link encodeChannelCall}): a msgpack array header
+ * followed by the items, the same bytes as {@link encodeChannelCalls} gives for the calls, so
+ * a sender can measure each call before it chooses the frame it goes in.
+ */
+export function channelFrame(items: readonly Uint8Array[]): Uint8Array {
+  const n = items.length;
+  const header =
+    n < 16
+      ? Uint8Array.of(0x90 | n)
+      : n < 0x10000
+        ? Uint8Array.of(0xdc, n >> 8, n & 0xff)
+        : Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  return Buffer.concat([header, ...items]);
+}
+
 /** Encodes answers as one frame: a msgpack array of `[id, status, body, version]` (nil for none). */
 export function encodeChannelAnswers(answers: readonly ChannelAnswer[]): Uint8Array {
   return packValue(answers.map((a) => [a.id, a.status, a.body ?? null, a.version ?? null]));

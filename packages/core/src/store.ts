@@ -45,6 +45,11 @@ export interface Store {
   /**
    * Registers whose writes `peer` lacks, by session id order, at most `limit` sessions a page.
    * Sessions after `after` only.
+   *
+   * @remarks The pages of one round pass the same `peer` object; a store may reuse for later
+   * pages what it gathered for the first one (called without `after`), so a write made after the
+   * first page may be left out of later pages. A caller may therefore claim to hold only a
+   * version vector it took before the first page.
    */
   extractMissing(peer: VersionVector, options?: { limit?: number; after?: string }): MissingPage;
   /**

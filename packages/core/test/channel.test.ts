@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import {
   type ChannelAnswer,
   type ChannelCall,
+  channelFrame,
   DecodeError,
   decodeChannelAnswers,
   decodeChannelCalls,
   encodeChannelAnswers,
+  encodeChannelCall,
   encodeChannelCalls,
   packValue,
 } from "../src/index.ts";
@@ -42,10 +44,12 @@ describe("client channel frames", () => {
   it("round-trip batches of calls and of answers", () => {
     fc.assert(
       fc.property(
-        fc.array(callArb, { minLength: 1, maxLength: 20 }),
+        fc.array(callArb, { minLength: 1, maxLength: 40 }),
         fc.array(answerArb, { minLength: 1, maxLength: 20 }),
         (calls, answers) => {
           expect(decodeChannelCalls(encodeChannelCalls(calls))).toEqual(calls);
+          const framed = channelFrame(calls.map(encodeChannelCall));
+          expect(Buffer.from(framed).equals(Buffer.from(encodeChannelCalls(calls)))).toBe(true);
           expect(decodeChannelAnswers(encodeChannelAnswers(answers))).toEqual(answers);
         },
       ),

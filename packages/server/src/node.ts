@@ -2,9 +2,15 @@ import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@meridian/core";
-import { openSqliteStore, readKeyringFile } from "@meridian/storage-sqlite";
+import {
+  openSqliteStore,
+  readKeyringFile,
+  startWalCheckpointer,
+  type WalCheckpointer,
+} from "@meridian/storage-sqlite";
 import type { DestinationStream } from "pino";
 import { clusterSecrets, DATABASE_FILE, type NodeConfig } from "./config.ts";
+import { currentBootId } from "./boot-id.ts";
 import { ClientChannels } from "./channel/client-channel.ts";
 import { createHttpHandler } from "./http/handler.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -23,6 +29,8 @@ export interface NodeDeps {
   readonly clock?: Clock;
   readonly rng?: Rng;
   readonly scheduler?: Scheduler;
+  /** The machine's boot id (default: read from /proc; null: unknown, as on a fresh boot). */
+  readonly bootId?: string | null;
   /** Where log lines go instead of stdout (tests that read what a node logs). */
   readonly logDestination?: DestinationStream;
 }
@@ -60,7 +68,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   const scheduler = deps.scheduler ?? eventLoopScheduler;
   const logger = createLogger(config.logLevel, config.region, deps.logDestination);
   const tls = readTlsMaterial(config);
-  const store = openStore(config);
+  const { store, checkpointer } = openStore(config, logger);
   const replica = new Replica({
     store,
     clock,
@@ -68,6 +76,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
     scheduler,
     region: config.region,
     maxClockSkewMs: config.maxClockSkewMs,
+    ...(deps.bootId !== null ? { bootId: deps.bootId ?? currentBootId() } : {}),
   });
   const replicator = new Replicator(replica, scheduler, { syncIntervalMs: config.syncIntervalMs });
   replicator.on("fault", (peer, err) =>
@@ -128,7 +137,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   if (replica.stoppedUncleanly) {
     logger.warn(
       { nodeId: replica.nodeId },
-      "previous run stopped uncleanly with synchronous NORMAL: new incarnation",
+      "previous run stopped uncleanly with synchronous NORMAL and the machine rebooted since: new incarnation",
     );
   }
   logger.info({ nodeId: replica.nodeId, port, peers: config.peers.length }, "node ready");
@@ -149,6 +158,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
       metrics.close();
       replica.markStopped();
       store.close();
+      await checkpointer?.stop();
       logger.info("closed");
     })();
     return closing;
@@ -170,12 +180,28 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   };
 }
 
-function openStore(config: NodeConfig): Store {
-  if (config.dataDir === ":memory:") return new MemoryStore();
+/**
+ * The node's store, and for SQLite the worker that checkpoints its WAL off the event loop (if
+ * the worker fails, the store checkpoints inline again).
+ */
+function openStore(
+  config: NodeConfig,
+  logger: Logger,
+): { store: Store; checkpointer?: WalCheckpointer } {
+  if (config.dataDir === ":memory:") return { store: new MemoryStore() };
   mkdirSync(config.dataDir, { recursive: true });
   const keyring = config.keyringFile ? readKeyringFile(config.keyringFile) : undefined;
-  return openSqliteStore(join(config.dataDir, DATABASE_FILE), {
+  const path = join(config.dataDir, DATABASE_FILE);
+  const store = openSqliteStore(path, {
     synchronous: config.synchronous,
     keyring,
+    autoCheckpoint: false,
   });
+  const checkpointer = startWalCheckpointer(path, {
+    onFailure: (message) => {
+      logger.error({ err: message }, "WAL checkpoint worker failed: checkpointing inline");
+      if (store.open) store.enableAutoCheckpoint();
+    },
+  });
+  return { store, checkpointer };
 }

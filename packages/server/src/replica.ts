@@ -28,10 +28,34 @@ export interface ReplicaOptions {
   /** Region name; the node id is the region plus a random incarnation suffix. */
   readonly region: string;
   readonly maxClockSkewMs?: number;
+  /**
+   * Identity of the current boot of the machine (Linux: `/proc/sys/kernel/random/boot_id`).
+   *
+   * @remarks A process crash cannot lose committed transactions (they are in the kernel's page
+   * cache), only an OS crash or power loss can. With the boot id the replica tells them apart
+   * and keeps its incarnation after a mere process crash; without one, every unclean stop of a
+   * store with lossy commits is treated as a possible loss.
+   */
+  readonly bootId?: string;
 }
 
-/** Meta key set to "1" while a replica runs on the store, "0" after a clean stop. */
+/**
+ * Meta key describing the run in progress: `"durable"` (commits survive power loss),
+ * `"lossy <boot id>"` (they may not), `"0"` after a clean stop.
+ */
 const RUNNING = "running";
+
+/**
+ * Whether the previous run, as its `running` mark says, may have lost commits its peers already
+ * hold: it stopped uncleanly, its commits were not fsynced one by one, and the machine has
+ * rebooted since (or its boot is unknown).
+ */
+export function mayHaveLostCommits(mark: string | undefined, bootId: string | undefined): boolean {
+  if (mark === undefined || mark === "0" || mark === "durable") return false;
+  if (!mark.startsWith("lossy ")) return true;
+  const previousBoot = mark.slice("lossy ".length);
+  return bootId === undefined || previousBoot === "" || previousBoot !== bootId;
+}
 
 /** Local writes of one tick waiting for their shared commit. */
 interface PendingBatch {
@@ -84,18 +108,19 @@ export class Replica {
     this.scheduler = options.scheduler;
     this.region = options.region;
     let nodeId = this.store.getMeta("nodeId");
-    // An unclean stop on a store whose commits may not survive power loss: its last writes may
-    // be gone from disk though peers hold them, so their sequence numbers must not be reused.
     this.stoppedUncleanly =
-      nodeId !== undefined &&
-      this.store.getMeta(RUNNING) === "1" &&
-      !this.store.commitsSurvivePowerLoss;
+      nodeId !== undefined && mayHaveLostCommits(this.store.getMeta(RUNNING), options.bootId);
     if (nodeId === undefined || this.stoppedUncleanly) {
       const suffix = Buffer.from(options.rng.bytes(4)).toString("hex");
       nodeId = `${options.region}-${suffix}`;
       this.store.setMeta("nodeId", nodeId);
     }
-    this.store.setMeta(RUNNING, "1");
+    // What the next start needs to judge this run if it ends uncleanly: whether its commits
+    // could be lost, and which boot of the machine it ran in.
+    this.store.setMeta(
+      RUNNING,
+      this.store.commitsSurvivePowerLoss ? "durable" : `lossy ${options.bootId ?? ""}`,
+    );
     this.nodeId = nodeId;
     const highWater = this.store.loadClock();
     this.hlc = new HybridClock(nodeId, options.clock, {

@@ -177,10 +177,17 @@ export class SessionService {
     assertId(id);
     const c = options.consistency ?? "local";
     let state = this.replica.get(id);
-    if (options.after !== undefined) state = await this.readAfter(id, options.after);
-    if (c !== "local") state = await this.quorumRead(id, state, this.peersNeeded(c));
+    // Purging deletes a session's rows, so only a locally absent one can be purged; checked on
+    // the local state, since a peer's copy merged below may still hold a live one.
+    let purged = state === undefined && this.replica.store.wasPurged(id);
+    if (options.after !== undefined || c !== "local") {
+      if (options.after !== undefined) state = await this.readAfter(id, options.after);
+      if (c !== "local") state = await this.quorumRead(id, state, this.peersNeeded(c));
+      // Purged meanwhile? (The stored rows are gone; `state` may be a peer's copy.)
+      purged ||= this.replica.get(id) === undefined && this.replica.store.wasPurged(id);
+    }
     const status = this.replica.status(state);
-    if (status === "deleted" || (state === undefined && this.replica.store.wasPurged(id))) {
+    if (status === "deleted" || purged) {
       throw new SessionDeletedError(id);
     }
     if (status !== "live" || state === undefined) throw new SessionNotFoundError(id);

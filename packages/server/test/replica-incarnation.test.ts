@@ -17,7 +17,7 @@ function dbPath(): string {
   return join(dir, "meridian.db");
 }
 
-function replicaOn(path: string, synchronous: "FULL" | "NORMAL") {
+function replicaOn(path: string, synchronous: "FULL" | "NORMAL", bootId?: string) {
   const store = openSqliteStore(path, { synchronous });
   const replica = new Replica({
     store,
@@ -25,6 +25,7 @@ function replicaOn(path: string, synchronous: "FULL" | "NORMAL") {
     rng: cryptoRng,
     scheduler: eventLoopScheduler,
     region: "eu",
+    ...(bootId !== undefined ? { bootId } : {}),
   });
   return { store, replica };
 }
@@ -52,16 +53,16 @@ describe("node incarnation across restarts", () => {
     second.store.close();
   });
 
-  it("takes a new incarnation after an unclean stop with synchronous NORMAL", async () => {
+  it("takes a new incarnation after an unclean stop with synchronous NORMAL and a reboot", async () => {
     const path = dbPath();
-    const first = replicaOn(path, "NORMAL");
+    const first = replicaOn(path, "NORMAL", "boot-1");
     await first.replica.write("s-incarnation-0002", {
       op: "create",
       data: new Map([["a", new Uint8Array([1])]]),
       ttlMs: 60_000,
     });
-    first.store.close(); // no markStopped: the process died
-    const second = replicaOn(path, "NORMAL");
+    first.store.close(); // no markStopped: the machine lost power
+    const second = replicaOn(path, "NORMAL", "boot-2");
     expect(second.replica.stoppedUncleanly).toBe(true);
     expect(second.replica.nodeId).not.toBe(first.replica.nodeId);
     expect(second.replica.nodeId.startsWith("eu-")).toBe(true);
@@ -73,6 +74,32 @@ describe("node incarnation across restarts", () => {
       defaultTtlMs: 60_000,
     });
     expect(delta.dot).toEqual({ origin: second.replica.nodeId, seq: 1 });
+    second.store.close();
+  });
+
+  it("keeps its incarnation after a process crash (same boot) with synchronous NORMAL", () => {
+    const path = dbPath();
+    const first = replicaOn(path, "NORMAL", "boot-1");
+    first.store.close();
+    const second = replicaOn(path, "NORMAL", "boot-1");
+    expect(second.replica.stoppedUncleanly).toBe(false);
+    expect(second.replica.nodeId).toBe(first.replica.nodeId);
+    second.store.close();
+    // Without a boot id the crash cannot be told from a power loss: a new incarnation.
+    const third = replicaOn(path, "NORMAL");
+    expect(third.replica.stoppedUncleanly).toBe(true);
+    third.store.close();
+  });
+
+  it("judges a crashed run by its own durability, not by the next run's", () => {
+    // A NORMAL run lost power; the next start asks for FULL. Its lost commits may still be
+    // held by peers, so their sequence numbers must not be reused.
+    const path = dbPath();
+    const first = replicaOn(path, "NORMAL", "boot-1");
+    first.store.close();
+    const second = replicaOn(path, "FULL", "boot-2");
+    expect(second.replica.stoppedUncleanly).toBe(true);
+    expect(second.replica.nodeId).not.toBe(first.replica.nodeId);
     second.store.close();
   });
 

@@ -101,6 +101,8 @@ export class SimNode {
         scheduler,
         region: this.region,
         maxClockSkewMs: this.config.maxClockSkewMs,
+        // A simulated crash is a process crash: the machine never reboots, no commit is lost.
+        bootId: "sim",
       },
       {
         committed: (op, delta) => this.observer.committed(this, op, delta),

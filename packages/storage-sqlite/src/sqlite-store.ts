@@ -45,6 +45,12 @@ export interface SqliteStoreOptions {
    */
   readonly cachedSessions?: number;
   /**
+   * Whether commits checkpoint the WAL into the database file once it grows past 1,000 pages
+   * (SQLite's default, true). With false, something else must checkpoint: a node runs
+   * {@link startWalCheckpointer} so the copy and its fsyncs leave the event loop.
+   */
+  readonly autoCheckpoint?: boolean;
+  /**
    * Most candidate sessions per origin that extraction gathers through the dot index before it
    * reads sessions in id order instead (default 100,000). Tuning only; results are the same.
    */
@@ -146,6 +152,9 @@ export class SqliteStore implements Store {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "NORMAL"]}`);
       db.pragma("busy_timeout = 5000");
+      // A WAL reset after a checkpoint shrinks the file back to this size.
+      db.pragma("journal_size_limit = 67108864");
+      if (options.autoCheckpoint === false) db.pragma("wal_autocheckpoint = 0");
       if (options.keyring !== undefined) db.pragma("secure_delete = ON");
       migrate(db);
       return new SqliteStore(db, path, options);
@@ -195,6 +204,16 @@ export class SqliteStore implements Store {
     const report = reencryptAll(this.db, this.q, this.protection, options);
     this.checkpoint();
     return report;
+  }
+
+  /** Whether the database connection is still open. */
+  get open(): boolean {
+    return this.db.open;
+  }
+
+  /** Turns SQLite's own checkpoints at commit back on (after a checkpoint worker failed). */
+  enableAutoCheckpoint(): void {
+    this.db.pragma("wal_autocheckpoint = 1000");
   }
 
   /**
@@ -376,7 +395,7 @@ export class SqliteStore implements Store {
   private stage(staged: Map<string, Staged>, s: SessionState): void {
     let entry = staged.get(s.id);
     if (entry === undefined) {
-      const before = this.getSession(s.id);
+      const before = this.peekSession(s.id);
       // A purged session stays gone: whatever still arrives for it is dropped. (Purging deletes
       // its rows, so only an absent session can be a purged one.)
       if (before === undefined && this.q.wasPurged.get(s.id) !== undefined) return;
@@ -384,6 +403,13 @@ export class SqliteStore implements Store {
       staged.set(s.id, entry);
     }
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
+  }
+
+  /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
+  private peekSession(id: string): SessionState | undefined {
+    return (
+      this.cache.get(id) ?? sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0]
+    );
   }
 
   /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
@@ -427,9 +453,7 @@ export class SqliteStore implements Store {
   private *sessionsByIds(ids: readonly string[], start: number): IterableIterator<SessionState> {
     for (let i = start; i < ids.length; i++) {
       const id = ids[i]!;
-      const s =
-        this.cache.get(id) ??
-        sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
+      const s = this.peekSession(id);
       if (s !== undefined) yield s;
     }
   }

@@ -31,7 +31,7 @@ import { refuseUpgrade } from "../peer/upgrade.ts";
 
 /** Limits of the client channel. */
 export interface ClientChannelLimits {
-  /** Largest frame a client may send (default: the HTTP body limit plus 64 KiB). */
+  /** Largest frame a client may send (default: the HTTP body limit plus 64 KiB, at least 1 MiB). */
   readonly maxPayload: number;
   /** Calls in flight on one channel before it is closed (default 16,384). */
   readonly maxInFlight: number;
@@ -49,7 +49,8 @@ export class ClientChannels {
   constructor(
     private readonly deps: HttpDeps,
     private readonly limits: ClientChannelLimits = {
-      maxPayload: deps.config.maxBodyBytes + 64 * 1024,
+      // At least the 512 KiB frames the SDK sends, whatever the body limit.
+      maxPayload: Math.max(deps.config.maxBodyBytes + 64 * 1024, 1024 * 1024),
       maxInFlight: 16_384,
     },
   ) {
@@ -90,10 +91,17 @@ export class ClientChannels {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
-  /** Closes every channel with 1001; calls still running finish but their answers are dropped. */
+  /**
+   * Closes every channel with 1001, and drops those whose client does not answer the close
+   * within a second, so a drain never waits on a silent client. Calls still running finish but
+   * their answers are dropped.
+   */
   close(): void {
     this.closing = true;
-    for (const ws of this.open) ws.close(WS_CLOSE.goingAway, "node shutting down");
+    for (const ws of this.open) {
+      ws.close(WS_CLOSE.goingAway, "node shutting down");
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
     this.wss.close();
   }
 
@@ -119,6 +127,8 @@ class ChannelSession {
   ) {}
 
   onFrame(data: Buffer, isBinary: boolean): void {
+    // Closing (refused frame, overload, drain): nothing more is served.
+    if (this.ws.readyState !== this.ws.OPEN) return;
     let calls: ChannelCall[];
     try {
       if (!isBinary) throw new Error("text frame");
@@ -176,8 +186,17 @@ class ChannelSession {
     const answers = this.outbox;
     this.outbox = [];
     if (this.ws.readyState !== this.ws.OPEN) return;
-    for (let i = 0; i < answers.length; i += MAX_CHANNEL_BATCH) {
-      this.ws.send(encodeChannelAnswers(answers.slice(i, i + MAX_CHANNEL_BATCH)));
+    try {
+      for (let i = 0; i < answers.length; i += MAX_CHANNEL_BATCH) {
+        this.ws.send(encodeChannelAnswers(answers.slice(i, i + MAX_CHANNEL_BATCH)));
+      }
+    } catch (err) {
+      // An answer that does not encode must not take the node down: this channel ends.
+      this.deps.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        "could not send channel answers",
+      );
+      this.ws.close(WS_CLOSE.internal, "could not encode an answer");
     }
   }
 }
