@@ -56,6 +56,14 @@ describe("three-region cluster over real HTTP and WebSockets", () => {
     const colors = new Set(reads.map((r) => r.body.data?.color));
     expect(colors.size).toBe(1);
     for (const r of reads) expect(r.body.data).toMatchObject({ base: 1, eu: true, us: true });
+    // Pushed writes show in the metrics (eu pushed its first PUT to both peers).
+    const counter = (text: string, name: string) =>
+      [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, "gm"))].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    const metrics = await (await fetch(`${c.url("eu")}/metrics`)).text();
+    expect(counter(metrics, "meridian_deltas_sent_total")).toBe(2);
   });
 
   it("lets a delete beat a concurrent write in another region, and refuses later writes with 410", async () => {

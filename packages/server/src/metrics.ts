@@ -92,7 +92,7 @@ export class NodeMetrics {
     });
     const lag = new Histogram({
       name: "meridian_replication_lag_seconds",
-      help: "Per remote write: time from its origin's clock to its durable apply here (each write of a batch counts the batch's oldest)",
+      help: "Per remote write: time from its origin's clock to its durable apply here",
       labelNames: ["peer"],
       buckets: SECONDS_BUCKETS,
       registers,
@@ -170,13 +170,19 @@ export class NodeMetrics {
     this.ops = new OperationCounters(registers);
 
     this.unsubscribe.push(
-      replicator.on("applied", (peer, count, lagMs) => {
-        deltas.inc({ peer }, count);
-        // One observation per write, so that quantiles are per write (an upper bound for each).
+      replicator.on("applied", (peer, lagsMs) => {
+        deltas.inc({ peer }, lagsMs.length);
+        // One observation per write, so that quantiles are per write.
         const child = lag.labels({ peer });
-        for (let i = 0; i < count; i++) child.observe(lagMs / 1000);
-        lastLag.set({ peer }, lagMs / 1000);
+        let worst = 0;
+        for (const ms of lagsMs) {
+          child.observe(ms / 1000);
+          if (ms > worst) worst = ms;
+        }
+        lastLag.set({ peer }, worst / 1000);
       }),
+      replicator.on("sent", (peer, count) => this.ops.deltasSent(peer, count)),
+      replicator.on("lww-lost", (count) => this.ops.lwwLost(count)),
       replicator.on("sync-done", (peer, sessions, complete) => {
         rounds.inc({ peer, complete: String(complete) });
         synced.inc({ peer }, sessions);

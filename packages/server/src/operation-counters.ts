@@ -20,8 +20,8 @@ export interface PeerTrafficSource {
  * | hook | series | who calls it |
  * |---|---|---|
  * | {@link OperationCounters.watchTraffic} | `meridian_peer_bytes_total{direction}` | node.ts, with the peer transport |
- * | {@link OperationCounters.deltasSent} | `meridian_deltas_sent_total{peer}` | the replicator, per `deltas` message sent |
- * | {@link OperationCounters.lwwLost} | `meridian_lww_lost_writes_total` | the replica, when it applies remote writes (see {@link lostFieldWrites}) |
+ * | {@link OperationCounters.deltasSent} | `meridian_deltas_sent_total{peer}` | the replicator's `sent` event, per `deltas` message sent |
+ * | {@link OperationCounters.lwwLost} | `meridian_lww_lost_writes_total` | the replicator's `lww-lost` event: pushed writes new to this node and anti-entropy chunks (see {@link lostFieldWrites}) |
  */
 export class OperationCounters {
   private readonly sent: Counter<"peer">;

@@ -17,6 +17,7 @@ import {
   sessionStamps,
   sessionStatus,
 } from "@meridian/core";
+import { lostFieldWrites } from "./operation-counters.ts";
 
 /** Options of a {@link Replica}. */
 export interface ReplicaOptions {
@@ -72,6 +73,8 @@ export interface RemoteApplyResult {
   readonly held: Dot[];
   /** Writes refused because their clock was too far ahead; anti-entropy retries them. */
   readonly refusedSkew: number;
+  /** Field writes among the new ones that arrived older than the stored value (LWW losers). */
+  readonly lostWrites: number;
 }
 
 /**
@@ -216,6 +219,8 @@ export class Replica {
   applyRemote(deltas: readonly Delta[]): RemoteApplyResult {
     const accepted: Delta[] = [];
     let refusedSkew = 0;
+    let lostWrites = 0;
+    const held = this.store.versionVector();
     for (const d of deltas) {
       const newest = newestStamp(d.session);
       if (newest !== undefined) {
@@ -229,10 +234,23 @@ export class Replica {
           throw e;
         }
       }
+      // Counted for writes new to this node only, so a redelivery is not a second loss.
+      if (!held.has(d.dot))
+        lostWrites += lostFieldWrites(this.store.getSession(d.session.id), d.session);
       accepted.push(d);
     }
     if (accepted.length > 0) this.store.applyDeltas(accepted, this.hlc.highWater());
-    return { held: accepted.map((d) => d.dot), refusedSkew };
+    return { held: accepted.map((d) => d.dot), refusedSkew, lostWrites };
+  }
+
+  /**
+   * How many field writes in `states` are older than what this node stores: writes that lost a
+   * last-writer-wins race here. For fragments of writes new to this node (anti-entropy chunks).
+   */
+  lostWrites(states: readonly SessionState[]): number {
+    let lost = 0;
+    for (const s of states) lost += lostFieldWrites(this.store.getSession(s.id), s);
+    return lost;
   }
 
   /**

@@ -31,8 +31,15 @@ export interface ReplicatorEvents {
   /** A peer link became usable for sending (after its handshake). */
   "peer-up": (peerId: string, region: string) => void;
   "peer-down": (peerId: string) => void;
-  /** Remote writes were applied; `lagMs` is how long they took from the origin's write. */
-  applied: (peerId: string, count: number, lagMs: number) => void;
+  /**
+   * Remote writes were applied: `lagsMs` holds, for each, how long it took from its origin's
+   * write (hybrid-clock wall time) to its durable apply here.
+   */
+  applied: (peerId: string, lagsMs: readonly number[]) => void;
+  /** A `deltas` message of `count` local writes left for a peer. */
+  sent: (peerId: string, count: number) => void;
+  /** Field writes that arrived older than the stored value and so lost last-writer-wins. */
+  "lww-lost": (count: number) => void;
   /** Remote writes refused because their clock was too far ahead. */
   "skew-refused": (peerId: string, count: number) => void;
   /** An anti-entropy round finished on this side; `complete` when the vector was merged. */
@@ -379,6 +386,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       // leave the node without being persisted, and a restart could issue it again.
       const sent = { wall: this.replica.now(), logical: 0, node: this.replica.nodeId };
       const ok = link.send({ type: "deltas", deltas: batch, sent });
+      if (ok) this.emit("sent", peerId, batch.length);
       if (!ok) {
         // The link's buffer is over its bound: drop the backlog, let anti-entropy catch up.
         peer.queue = [];
@@ -396,24 +404,26 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       link.close(4400, "deltas must each hold one whole write");
       return;
     }
-    const { held, refusedSkew } = this.replica.applyRemote(whole);
+    const { held, refusedSkew, lostWrites } = this.replica.applyRemote(whole);
     if (refusedSkew > 0) this.emit("skew-refused", link.peerId, refusedSkew);
+    if (lostWrites > 0) this.emit("lww-lost", lostWrites);
     if (held.length > 0) {
       link.send({ type: "ack", dots: held });
-      // Lag of each write: from its origin's clock to durably applied here; the batch reports
-      // its oldest write.
+      // Lag of each write: from its origin's clock to durably applied here.
       const now = this.replica.now();
       const peer = this.peers.get(link.peerId);
-      let lag = Math.max(0, now - sentWall);
+      let worst = Math.max(0, now - sentWall);
+      const lags: number[] = [];
       for (const d of whole) {
         const stamp = newestStamp(d.session);
         if (stamp === undefined) continue;
         const one = Math.max(0, now - stamp.hlc.wall);
         peer?.lags.add(one);
-        if (one > lag) lag = one;
+        lags.push(one);
+        if (one > worst) worst = one;
       }
-      if (peer) peer.lagMs = lag;
-      this.emit("applied", link.peerId, held.length, lag);
+      if (peer) peer.lagMs = worst;
+      this.emit("applied", link.peerId, lags);
       this.resolveDotWaiters();
     }
   }
@@ -559,6 +569,9 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const r = this.receiveChunk(link, round, index);
     if (r === undefined) return;
     r.sessions += sessions.length;
+    // A round carries only what this node lacked: every field write in it is new here.
+    const lost = this.replica.lostWrites(sessions);
+    if (lost > 0) this.emit("lww-lost", lost);
     if (this.replica.applyStates(sessions) > 0) {
       r.refused = true;
       this.emit("skew-refused", link.peerId, 1);

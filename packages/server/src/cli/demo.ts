@@ -60,7 +60,7 @@ export async function runDemo(argv: readonly string[]): Promise<void> {
 
     say(`1. ${perRegion} sessions written in every region, through the HTTP API`);
     const lags: number[] = [];
-    for (const n of nodes) n.replicator.on("applied", (_p, _c, lag) => lags.push(lag));
+    for (const n of nodes) n.replicator.on("applied", (_p, applied) => lags.push(...applied));
     let t0 = performance.now();
     const ids = await writeEverywhere(nodes, perRegion, "before");
     await until(() => converged(nodes), 30_000, "convergence");
