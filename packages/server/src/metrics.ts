@@ -24,6 +24,7 @@ const SECONDS_BUCKETS = [
  * | `meridian_http_request_duration_seconds` | histogram | op |
  * | `meridian_sessions_stored` | gauge | |
  * | `meridian_peers_connected` | gauge | |
+ * | `meridian_client_channels` | gauge | |
  * | `meridian_replication_lag_seconds` | histogram | peer |
  * | `meridian_replication_last_lag_seconds` | gauge | peer |
  * | `meridian_deltas_applied_total` | counter | peer |
@@ -42,7 +43,8 @@ const SECONDS_BUCKETS = [
  * | `meridian_tombstones_collected_total` | counter | |
  *
  * Every series also carries the node's `region`. Peer bytes, deltas sent and LWW losses are fed
- * through the hooks of {@link OperationCounters} (`metrics.ops`): see there for who calls what.
+ * through the hooks of {@link OperationCounters} (`metrics.ops`): see there for who calls what;
+ * open client channels through {@link NodeMetrics.watchChannels}.
  */
 export class NodeMetrics {
   /** The node's own registry. */
@@ -53,6 +55,7 @@ export class NodeMetrics {
   private readonly unsubscribe: (() => void)[] = [];
   /** Hooks for the counters that other parts of the node feed (peer bytes, LWW losses). */
   readonly ops: OperationCounters;
+  private channels: { readonly open: number } | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -80,6 +83,14 @@ export class NodeMetrics {
       registers,
       collect() {
         this.set(replica.store.sessionCount());
+      },
+    });
+    const channels: Gauge = new Gauge({
+      name: "meridian_client_channels",
+      help: "Open client channels (SDK WebSockets on /v1/channel)",
+      registers,
+      collect: () => {
+        channels.set(this.channels?.open ?? 0);
       },
     });
     new Gauge({
@@ -226,6 +237,11 @@ export class NodeMetrics {
   }
 
   /** Prometheus text exposition. */
+  /** Reports the number of open client channels from `source` (the node's `ClientChannels`). */
+  watchChannels(source: { readonly open: number }): void {
+    this.channels = source;
+  }
+
   async render(): Promise<string> {
     return this.registry.metrics();
   }

@@ -108,6 +108,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   };
   const server: Server = createNodeServer(createHttpHandler(httpDeps), tls);
   const channels = new ClientChannels(httpDeps);
+  metrics.watchChannels(channels);
   const transport: PeerTransport = attachPeerTransport({
     server,
     replicator,

@@ -89,6 +89,7 @@ describe("client channel", () => {
     const [after] = await call(ws, [{ id: 8, method: "GET", target: `/v1/sessions/${id}` }]);
     expect(after?.status).toBe(200);
     const metrics = await (await fetch(`${n.url}/metrics`)).text();
+    expect(metrics).toMatch(/^meridian_client_channels(\{[^}]*\})? 1$/m);
     expect(metrics).toMatch(/meridian_http_requests_total\{[^}]*op="patch_session"[^}]*\} 1/);
   });
 

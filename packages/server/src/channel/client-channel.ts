@@ -43,7 +43,7 @@ const POLICY_VIOLATION = 1008;
 /** Accepts client channels on the node's port and serves their calls. */
 export class ClientChannels {
   private readonly wss: WebSocketServer;
-  private readonly open = new Set<WebSocket>();
+  private readonly sockets = new Set<WebSocket>();
   private closing = false;
 
   constructor(
@@ -59,6 +59,11 @@ export class ClientChannels {
       maxPayload: limits.maxPayload,
       perMessageDeflate: false,
     });
+  }
+
+  /** Channels open now. */
+  get open(): number {
+    return this.sockets.size;
   }
 
   /**
@@ -98,7 +103,7 @@ export class ClientChannels {
    */
   close(): void {
     this.closing = true;
-    for (const ws of this.open) {
+    for (const ws of this.sockets) {
       ws.close(WS_CLOSE.goingAway, "node shutting down");
       setTimeout(() => ws.terminate(), 1000).unref();
     }
@@ -106,11 +111,11 @@ export class ClientChannels {
   }
 
   private accept(ws: WebSocket): void {
-    this.open.add(ws);
+    this.sockets.add(ws);
     const channel = new ChannelSession(ws, this.deps, this.limits.maxInFlight);
     ws.on("message", (data, isBinary) => channel.onFrame(data as Buffer, isBinary));
     ws.on("error", (err) => this.deps.logger.debug({ err: err.message }, "client channel failed"));
-    ws.on("close", () => this.open.delete(ws));
+    ws.on("close", () => this.sockets.delete(ws));
   }
 }
 
