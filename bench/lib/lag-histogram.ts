@@ -75,3 +75,19 @@ export function shareAtMost(b: Buckets, seconds: number): number {
   const total = bucketTotal(b);
   return total === 0 ? Number.NaN : (b.get(seconds) ?? Number.NaN) / total;
 }
+
+/**
+ * The node's event-loop delay p99 and max (ms) since its previous `/metrics` scrape
+ * (`meridian_event_loop_lag_seconds`, reset by every scrape).
+ */
+export async function loopDelay(node: BenchNode): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const stat = (name: string) => {
+    const m = new RegExp(
+      `^meridian_event_loop_lag_seconds\\{[^}]*stat="${name}"[^}]*\\} (\\S+)$`,
+      "m",
+    ).exec(text);
+    return m === null ? Number.NaN : Number(m[1]) * 1000;
+  };
+  return { p99: stat("p99"), max: stat("max") };
+}

@@ -12,6 +12,7 @@ import {
   bucketSum,
   bucketTotal,
   lagBuckets,
+  loopDelay,
   shareAtMost,
 } from "../lib/lag-histogram.ts";
 
@@ -38,6 +39,8 @@ interface LagRun {
   readonly links: readonly { link: string; p50: number; p99: number; writes: number }[];
   /** Every link's lag observations of the measured phase together. */
   readonly all: Buckets;
+  /** Worst node's event-loop delay p99 and max over the measured phase, ms. */
+  readonly loop: { p99: number; max: number };
 }
 
 /** Offers `rate` writes/s for `seconds`; resolves to the client-side outcome. */
@@ -91,6 +94,8 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
     const views = await Promise.all(cluster.nodes.map(clusterView));
     const outcome = await offer(clients, rate, ctx.sizes.lagSeconds, `lag${rate}`);
     await sleep(1000);
+    // Read before the lag scrape: every scrape resets the event-loop window.
+    const loops = await Promise.all(cluster.nodes.map(loopDelay));
     const after = await Promise.all(cluster.nodes.map(lagBuckets));
     const regionOf = new Map(views.map((v) => [v.nodeId, v.region]));
     const links: LagRun["links"][number][] = [];
@@ -107,7 +112,11 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
         });
       }
     }
-    return { rate, ...outcome, links, all: bucketSum(deltas) };
+    const loop = {
+      p99: Math.max(...loops.map((l) => l.p99)),
+      max: Math.max(...loops.map((l) => l.max)),
+    };
+    return { rate, ...outcome, links, all: bucketSum(deltas), loop };
   } finally {
     for (const c of clients) c.close();
     await cluster.close();
@@ -130,7 +139,8 @@ function describeRun(r: LagRun): string[] {
       ],
     ),
     "",
-    `Writes applied within 10 ms: ${dec(100 * shareAtMost(r.all, 0.01), 2)}%.`,
+    `Writes applied within 10 ms: ${dec(100 * shareAtMost(r.all, 0.01), 2)}%. Event-loop delay of the`,
+    `busiest node over the phase (monitorEventLoopDelay): p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms.`,
     "",
   ];
 }
@@ -148,7 +158,7 @@ export const replicationLag: Workload = {
       const r = await pacedRun(ctx, rate);
       runs.push(r);
       ctx.log(
-        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms`,
+        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms; event-loop delay p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms`,
       );
     }
     const [high, low] = runs as [LagRun, LagRun];

@@ -2,12 +2,7 @@ import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@meridian/core";
-import {
-  openSqliteStore,
-  readKeyringFile,
-  startWalCheckpointer,
-  type WalCheckpointer,
-} from "@meridian/storage-sqlite";
+import { openSqliteStore, readKeyringFile } from "@meridian/storage-sqlite";
 import type { DestinationStream } from "pino";
 import { clusterSecrets, DATABASE_FILE, type NodeConfig } from "./config.ts";
 import { currentBootId } from "./boot-id.ts";
@@ -68,7 +63,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   const scheduler = deps.scheduler ?? eventLoopScheduler;
   const logger = createLogger(config.logLevel, config.region, deps.logDestination);
   const tls = readTlsMaterial(config);
-  const { store, checkpointer } = openStore(config, logger);
+  const store = openStore(config);
   const replica = new Replica({
     store,
     clock,
@@ -159,7 +154,6 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
       metrics.close();
       replica.markStopped();
       store.close();
-      await checkpointer?.stop();
       logger.info("closed");
     })();
     return closing;
@@ -181,28 +175,12 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   };
 }
 
-/**
- * The node's store, and for SQLite the worker that checkpoints its WAL off the event loop (if
- * the worker fails, the store checkpoints inline again).
- */
-function openStore(
-  config: NodeConfig,
-  logger: Logger,
-): { store: Store; checkpointer?: WalCheckpointer } {
-  if (config.dataDir === ":memory:") return { store: new MemoryStore() };
+function openStore(config: NodeConfig): Store {
+  if (config.dataDir === ":memory:") return new MemoryStore();
   mkdirSync(config.dataDir, { recursive: true });
   const keyring = config.keyringFile ? readKeyringFile(config.keyringFile) : undefined;
-  const path = join(config.dataDir, DATABASE_FILE);
-  const store = openSqliteStore(path, {
+  return openSqliteStore(join(config.dataDir, DATABASE_FILE), {
     synchronous: config.synchronous,
     keyring,
-    autoCheckpoint: false,
   });
-  const checkpointer = startWalCheckpointer(path, {
-    onFailure: (message) => {
-      logger.error({ err: message }, "WAL checkpoint worker failed: checkpointing inline");
-      if (store.open) store.enableAutoCheckpoint();
-    },
-  });
-  return { store, checkpointer };
 }

@@ -14,8 +14,3 @@ export { KEY_BYTES, type Keyring, parseKeyring, readKeyringFile } from "./keyrin
 export { SCHEMA_VERSION } from "./migrations.ts";
 export type { ReencryptOptions, ReencryptReport } from "./reencrypt.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
-export {
-  startWalCheckpointer,
-  type WalCheckpointer,
-  type WalCheckpointerOptions,
-} from "./wal-checkpointer.ts";

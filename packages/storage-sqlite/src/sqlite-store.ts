@@ -45,12 +45,6 @@ export interface SqliteStoreOptions {
    */
   readonly cachedSessions?: number;
   /**
-   * Whether commits checkpoint the WAL into the database file once it grows past 1,000 pages
-   * (SQLite's default, true). With false, something else must checkpoint: a node runs
-   * {@link startWalCheckpointer} so the copy and its fsyncs leave the event loop.
-   */
-  readonly autoCheckpoint?: boolean;
-  /**
    * Most candidate sessions per origin that extraction gathers through the dot index before it
    * reads sessions in id order instead (default 100,000). Tuning only; results are the same.
    */
@@ -154,7 +148,6 @@ export class SqliteStore implements Store {
       db.pragma("busy_timeout = 5000");
       // A WAL reset after a checkpoint shrinks the file back to this size.
       db.pragma("journal_size_limit = 67108864");
-      if (options.autoCheckpoint === false) db.pragma("wal_autocheckpoint = 0");
       if (options.keyring !== undefined) db.pragma("secure_delete = ON");
       migrate(db);
       return new SqliteStore(db, path, options);
@@ -204,16 +197,6 @@ export class SqliteStore implements Store {
     const report = reencryptAll(this.db, this.q, this.protection, options);
     this.checkpoint();
     return report;
-  }
-
-  /** Whether the database connection is still open. */
-  get open(): boolean {
-    return this.db.open;
-  }
-
-  /** Turns SQLite's own checkpoints at commit back on (after a checkpoint worker failed). */
-  enableAutoCheckpoint(): void {
-    this.db.pragma("wal_autocheckpoint = 1000");
   }
 
   /**

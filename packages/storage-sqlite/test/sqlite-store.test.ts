@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { unpackValue, VersionVector } from "@meridian/core";
@@ -32,6 +32,23 @@ storeConformance("SqliteStore extracting by scan", () => fresh({ indexedExtractL
 });
 
 describe("SqliteStore on disk", () => {
+  it("keeps the WAL bounded under continuous writes (checkpoints let it restart)", () => {
+    const store = fresh();
+    const payload = "x".repeat(400);
+    for (let i = 0; i < 30_000; i += 100) {
+      const deltas = [];
+      for (let j = i; j < i + 100; j++) {
+        deltas.push(
+          testDelta(testSessionId(`wal${j}`), testStamp("eu", j + 1), { set: { a: payload } }),
+        );
+      }
+      store.applyDeltas(deltas);
+    }
+    // Over 12 MB of values went through; the WAL restarts after each checkpoint instead.
+    expect(statSync(`${store.path}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+    store.close();
+  });
+
   it("keeps the database in WAL mode at the current schema version", () => {
     const store = fresh();
     store.applyDeltas([testDelta(testSessionId("wal"), testStamp("eu", 1), { set: { a: 1 } })]);
