@@ -12,7 +12,10 @@ export interface NodeProcessOptions {
   readonly dataDir: string;
   readonly peers: readonly string[];
   readonly secret: string;
+  /** More `meridian node` flags, e.g. `["--synchronous", "FULL"]`. */
   readonly extraArgs?: readonly string[];
+  /** Flags for `node` itself, before the script (e.g. `--cpu-prof`). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /**
@@ -20,7 +23,8 @@ export interface NodeProcessOptions {
  */
 export class NodeProcess {
   private child: ChildProcess | undefined;
-  /** Everything the process wrote to stderr, for failure messages. */
+  private exited: Promise<void> = Promise.resolve();
+  /** The tail of what the process wrote to stderr, for failure messages. */
   stderr = "";
 
   constructor(readonly options: NodeProcessOptions) {}
@@ -34,9 +38,10 @@ export class NodeProcess {
   }
 
   /** Spawns the node and waits until `/readyz` answers 200. */
-  async start(): Promise<void> {
+  async start(timeoutMs = 30_000): Promise<void> {
     const o = this.options;
     const args = [
+      ...(o.nodeFlags ?? []),
       "--import",
       "tsx",
       CLI,
@@ -57,16 +62,20 @@ export class NodeProcess {
     ];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     this.child = child;
+    this.stderr = "";
     child.stderr?.on("data", (d: Buffer) => {
-      this.stderr += d.toString();
+      this.stderr = (this.stderr + d.toString()).slice(-8000);
     });
-    let exited = false;
-    child.once("exit", () => {
-      exited = true;
-    });
+    let gone = false;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        gone = true;
+        resolve();
+      }),
+    );
     await waitFor(
       async () => {
-        if (exited) throw new Error(`node ${o.region} exited during start:\n${this.stderr}`);
+        if (gone) throw new Error(`node ${o.region} exited during start:\n${this.stderr}`);
         try {
           return (await fetch(`${this.url}/readyz`)).status === 200;
         } catch {
@@ -74,8 +83,14 @@ export class NodeProcess {
         }
       },
       `node ${o.region} to be ready`,
-      30_000,
+      timeoutMs,
     );
+  }
+
+  /** Whether the process runs. */
+  get running(): boolean {
+    const c = this.child;
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
   }
 
   /** Sends a signal and, for terminating ones, waits for the exit. */
@@ -96,5 +111,17 @@ export class NodeProcess {
   /** Stops the process if it runs (SIGKILL). */
   async stop(): Promise<void> {
     await this.signal("SIGKILL");
+  }
+
+  /**
+   * Graceful stop: SIGTERM (the node drains and closes SQLite; a CPU profile is written), then
+   * SIGKILL if it still runs after `graceMs`.
+   */
+  async terminate(graceMs = 15_000): Promise<void> {
+    if (!this.running) return;
+    this.child!.kill("SIGTERM");
+    const timer = setTimeout(() => this.child?.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
   }
 }
