@@ -259,12 +259,7 @@ class SimulationRun {
   }
 
   private invoke(index: number, node: SimNode, spec: OpSpec): void {
-    const sessionId =
-      spec.type === "create" || spec.type === "revoke" ? undefined : this.pool.pick(spec.key);
-    const after =
-      spec.type === "get" && spec.after && sessionId !== undefined
-        ? this.pool.token(sessionId)
-        : undefined;
+    const { sessionId, after } = this.pool.target(spec);
     const record = newOpRecord(index, spec, node.region, sessionId, after, this.scheduler.now);
     this.ops.push(record);
     this.trace.add(`invoke op${index} ${spec.type} ${node.region} ${sessionId ?? "-"}`);

@@ -40,6 +40,20 @@ export class SessionPool {
   token(id: string): string | undefined {
     return this.tokens.get(id);
   }
+
+  /**
+   * The session an operation addresses (none for `create` and `revoke`), and the token a `get`
+   * with `after` carries.
+   */
+  target(spec: OpSpec): { sessionId: string | undefined; after: string | undefined } {
+    const sessionId =
+      spec.type === "create" || spec.type === "revoke" ? undefined : this.pick(spec.key);
+    const after =
+      spec.type === "get" && spec.after && sessionId !== undefined
+        ? this.token(sessionId)
+        : undefined;
+    return { sessionId, after };
+  }
 }
 
 /** The unique value operation `index` writes to `field`. */

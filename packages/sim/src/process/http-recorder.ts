@@ -36,12 +36,7 @@ export class HttpRecorder {
   /** Runs one operation against `region` and records it; resolves when it has an outcome. */
   async run(region: string, spec: OpSpec): Promise<OpRecord> {
     const index = this.ops.length;
-    const sessionId =
-      spec.type === "create" || spec.type === "revoke" ? undefined : this.pool.pick(spec.key);
-    const after =
-      spec.type === "get" && spec.after && sessionId !== undefined
-        ? this.pool.token(sessionId)
-        : undefined;
+    const { sessionId, after } = this.pool.target(spec);
     const record = newOpRecord(index, spec, region, sessionId, after, Date.now());
     record.incarnation = this.target.incarnation(region);
     this.ops.push(record);
