@@ -19,6 +19,7 @@ import {
 import {
   type ApiAnswer,
   type ApiRequest,
+  causeCode,
   errorBody,
   type RegionTransport,
 } from "./region-request.ts";
@@ -175,7 +176,7 @@ export class RegionChannel {
       ws.on("error", (err) => {
         if (open) return; // "close" follows and fails what is in flight
         this.opened = undefined;
-        reject(new RegionUnreachableError(this.region, true, errorCode(err)));
+        reject(new RegionUnreachableError(this.region, true, causeCode(err) ?? err.message));
       });
       ws.on("close", () => {
         if (this.ws === ws) this.ws = undefined;
@@ -269,11 +270,6 @@ export class ChannelUnavailableError extends RegionUnreachableError {
   constructor(region: string) {
     super(region, true, "no client channel on this node");
   }
-}
-
-function errorCode(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" ? code : err.message;
 }
 
 /**

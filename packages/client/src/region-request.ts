@@ -166,7 +166,7 @@ function unreachable(region: string, e: unknown): MeridianError {
 }
 
 /** The `code` of an error or of its (nested) `cause`: undici wraps socket errors. */
-function causeCode(e: unknown): string | undefined {
+export function causeCode(e: unknown): string | undefined {
   for (let cur: unknown = e, depth = 0; cur !== undefined && depth < 5; depth++) {
     if (typeof cur !== "object" || cur === null) return undefined;
     const { code, cause } = cur as { code?: unknown; cause?: unknown };
