@@ -25,6 +25,7 @@ const SECONDS_BUCKETS = [
  * | `meridian_sessions_stored` | gauge | |
  * | `meridian_peers_connected` | gauge | |
  * | `meridian_client_channels` | gauge | |
+ * | `meridian_client_channels_paused` | gauge | |
  * | `meridian_replication_lag_seconds` | histogram | peer |
  * | `meridian_replication_last_lag_seconds` | gauge | peer |
  * | `meridian_deltas_applied_total` | counter | peer |
@@ -55,7 +56,7 @@ export class NodeMetrics {
   private readonly unsubscribe: (() => void)[] = [];
   /** Hooks for the counters that other parts of the node feed (peer bytes, LWW losses). */
   readonly ops: OperationCounters;
-  private channels: { readonly open: number } | undefined;
+  private channels: { readonly open: number; readonly paused: number } | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -91,6 +92,14 @@ export class NodeMetrics {
       registers,
       collect: () => {
         channels.set(this.channels?.open ?? 0);
+      },
+    });
+    const paused: Gauge = new Gauge({
+      name: "meridian_client_channels_paused",
+      help: "Client channels whose calls the node stopped reading: their answers wait unread",
+      registers,
+      collect: () => {
+        paused.set(this.channels?.paused ?? 0);
       },
     });
     new Gauge({
@@ -238,7 +247,7 @@ export class NodeMetrics {
 
   /** Prometheus text exposition. */
   /** Reports the number of open client channels from `source` (the node's `ClientChannels`). */
-  watchChannels(source: { readonly open: number }): void {
+  watchChannels(source: { readonly open: number; readonly paused: number }): void {
     this.channels = source;
   }
 

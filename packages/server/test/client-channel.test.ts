@@ -8,6 +8,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import type { RunningNode } from "../src/index.ts";
+import { waitFor } from "../src/testing/wait-for.ts";
 import { sid, startTestNode } from "./http-kit.ts";
 
 const nodes: RunningNode[] = [];
@@ -122,6 +123,57 @@ describe("client channel", () => {
       { id: 1, method: "POST", target: "/v1/sessions", body: { data: { a: 1 } } },
     ]);
     expect(a?.status).toBe(201);
+  });
+
+  it("stops reading a client's calls while its unread answers pass the bound, then serves them all", async () => {
+    const n = await node();
+    const ws = await open(n);
+    const id = sid("big-answer");
+    // About 900 KiB per answer: 15 fields of 60 KiB.
+    const data = Object.fromEntries(
+      Array.from({ length: 15 }, (_, i) => [
+        `f${i}`,
+        String.fromCharCode(97 + i).repeat(60 * 1024),
+      ]),
+    );
+    const [put] = await call(ws, [
+      { id: 1, method: "PUT", target: `/v1/sessions/${id}`, body: { data } },
+    ]);
+    expect(put?.status).toBe(201);
+    const metric = async (pattern: RegExp) =>
+      Number(pattern.exec(await (await fetch(`${n.url}/metrics`)).text())?.[1] ?? 0);
+    const served = () => metric(/meridian_http_requests_total\{[^}]*op="get_session"[^}]*\} (\d+)/);
+    const paused = () => metric(/^meridian_client_channels_paused(?:\{[^}]*\})? (\d+)$/m);
+    const got: ChannelAnswer[] = [];
+    ws.on("message", (frame: Buffer) => got.push(...decodeChannelAnswers(frame)));
+    const get = (i: number) =>
+      ws.send(encodeChannelCalls([{ id: 100 + i, method: "GET", target: `/v1/sessions/${id}` }]));
+    // The client stops reading its answers and keeps calling, one call at a time, until the node
+    // stops reading (16 MiB of answers plus what the socket buffers hold: a few dozen calls).
+    ws.pause();
+    let sent = 0;
+    while ((await paused()) === 0) {
+      expect(sent).toBeLessThan(500);
+      get(sent++);
+      await waitFor(
+        async () => (await served()) === sent || (await paused()) === 1,
+        "a call served",
+      );
+    }
+    const servedWhenPaused = await served();
+    for (let i = 0; i < 50; i++) get(sent++);
+    // A round trip on another channel: the node is serving, just not this client's calls.
+    const other = await open(n);
+    const [probe] = await call(other, [{ id: 1, method: "GET", target: `/v1/sessions/${id}` }]);
+    expect(probe?.status).toBe(200);
+    expect(await served()).toBe(servedWhenPaused + 1);
+    expect(await paused()).toBe(1);
+    ws.resume();
+    await waitFor(() => got.length === sent, "every answer", 30_000);
+    expect(got.every((a) => a.status === 200)).toBe(true);
+    expect(new Set(got.map((a) => a.id)).size).toBe(sent);
+    expect(await served()).toBe(sent + 1);
+    await waitFor(async () => (await paused()) === 0, "the node to read the channel again");
   });
 
   it("refuses other upgrade paths with 404", async () => {

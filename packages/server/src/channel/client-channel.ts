@@ -11,6 +11,9 @@
  *   there is nobody to answer. A call that decodes but is wrong gets its 4xx answer.
  * - Calls in flight per channel are bounded; past the bound the channel closes with 1008 (the
  *   client pipelines past what the node can take).
+ * - Answers waiting in the socket are bounded too: past `maxBufferedBytes` the node stops reading
+ *   the channel's calls until the client has read half of them (TCP then pushes back on the
+ *   client), so a client that sends without reading cannot make the node buffer without end.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -35,7 +38,12 @@ export interface ClientChannelLimits {
   readonly maxPayload: number;
   /** Calls in flight on one channel before it is closed (default 16,384). */
   readonly maxInFlight: number;
+  /** Answer bytes waiting in one channel's socket before the node stops reading its calls (default 16 MiB). */
+  readonly maxBufferedBytes: number;
 }
+
+/** How often a paused channel checks whether its client has read enough answers to resume. */
+const RESUME_POLL_MS = 10;
 
 /** Close code for a client that exceeded the calls-in-flight bound (RFC 6455 policy violation). */
 const POLICY_VIOLATION = 1008;
@@ -43,7 +51,7 @@ const POLICY_VIOLATION = 1008;
 /** Accepts client channels on the node's port and serves their calls. */
 export class ClientChannels {
   private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<WebSocket>();
+  private readonly sockets = new Map<WebSocket, ChannelSession>();
   private closing = false;
 
   constructor(
@@ -52,6 +60,7 @@ export class ClientChannels {
       // At least the 512 KiB frames the SDK sends, whatever the body limit.
       maxPayload: Math.max(deps.config.maxBodyBytes + 64 * 1024, 1024 * 1024),
       maxInFlight: 16_384,
+      maxBufferedBytes: 16 * 1024 * 1024,
     },
   ) {
     this.wss = new WebSocketServer({
@@ -64,6 +73,13 @@ export class ClientChannels {
   /** Channels open now. */
   get open(): number {
     return this.sockets.size;
+  }
+
+  /** Channels whose calls are not read now because their client is not reading its answers. */
+  get paused(): number {
+    let n = 0;
+    for (const channel of this.sockets.values()) if (channel.paused) n += 1;
+    return n;
   }
 
   /**
@@ -103,7 +119,7 @@ export class ClientChannels {
    */
   close(): void {
     this.closing = true;
-    for (const ws of this.sockets) {
+    for (const ws of this.sockets.keys()) {
       ws.close(WS_CLOSE.goingAway, "node shutting down");
       setTimeout(() => ws.terminate(), 1000).unref();
     }
@@ -111,25 +127,43 @@ export class ClientChannels {
   }
 
   private accept(ws: WebSocket): void {
-    this.sockets.add(ws);
-    const channel = new ChannelSession(ws, this.deps, this.limits.maxInFlight);
+    const channel = new ChannelSession(ws, this.deps, this.limits);
+    this.sockets.set(ws, channel);
     ws.on("message", (data, isBinary) => channel.onFrame(data as Buffer, isBinary));
     ws.on("error", (err) => this.deps.logger.debug({ err: err.message }, "client channel failed"));
-    ws.on("close", () => this.sockets.delete(ws));
+    ws.on("close", () => {
+      channel.stop();
+      this.sockets.delete(ws);
+    });
   }
 }
 
 /** One client's channel: its calls in flight and its answers waiting for the next flush. */
 class ChannelSession {
+  /** Calls read and not yet answered, those held back in `held` included. */
   private inFlight = 0;
+  /** Calls read while the client's unread answers were over the bound; served once it reads. */
+  private held: ChannelCall[] = [];
   private outbox: ChannelAnswer[] = [];
   private flushScheduled = false;
+  private resumeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly deps: HttpDeps,
-    private readonly maxInFlight: number,
+    private readonly limits: ClientChannelLimits,
   ) {}
+
+  /** Whether the node stopped reading this channel's calls (its client is not reading answers). */
+  get paused(): boolean {
+    return this.resumeTimer !== undefined;
+  }
+
+  /** Stops watching the socket (it closed). */
+  stop(): void {
+    clearInterval(this.resumeTimer);
+    this.resumeTimer = undefined;
+  }
 
   onFrame(data: Buffer, isBinary: boolean): void {
     // Closing (refused frame, overload, drain): nothing more is served.
@@ -142,15 +176,22 @@ class ChannelSession {
       this.ws.close(WS_CLOSE.badMessage, "malformed channel frame");
       return;
     }
-    if (this.inFlight + calls.length > this.maxInFlight) {
+    if (this.inFlight + calls.length > this.limits.maxInFlight) {
       this.ws.close(POLICY_VIOLATION, "too many calls in flight");
+      return;
+    }
+    this.inFlight += calls.length;
+    // Frames already read when the bound was passed are held, not served: their answers would
+    // only add to what the client is not reading.
+    if (this.paused || this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.held.push(...calls);
+      this.pause();
       return;
     }
     for (const call of calls) this.serve(call);
   }
 
   private serve(call: ChannelCall): void {
-    this.inFlight += 1;
     void serveCall(this.deps, {
       method: call.method,
       target: call.target,
@@ -202,6 +243,30 @@ class ChannelSession {
         "could not send channel answers",
       );
       this.ws.close(WS_CLOSE.internal, "could not encode an answer");
+      return;
     }
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes && !this.paused) this.pause();
+  }
+
+  /**
+   * Stops reading calls until the client has read half of the answers waiting for it; then
+   * serves the calls held meanwhile and reads again.
+   */
+  private pause(): void {
+    if (this.paused) return;
+    this.ws.pause();
+    this.resumeTimer = setInterval(() => {
+      if (this.ws.readyState !== this.ws.OPEN) {
+        this.stop();
+        return;
+      }
+      if (this.ws.bufferedAmount > this.limits.maxBufferedBytes / 2) return;
+      this.stop();
+      const held = this.held;
+      this.held = [];
+      for (const call of held) this.serve(call);
+      this.ws.resume();
+    }, RESUME_POLL_MS);
+    this.resumeTimer.unref();
   }
 }
