@@ -273,8 +273,12 @@ export class SessionService {
 
   private checkFieldCount(id: string, write: SessionWrite): void {
     if (write.op !== "create" && write.op !== "replace" && write.op !== "patch") return;
-    const names = new Set<string>();
     const current = write.op === "patch" ? this.replica.get(id) : undefined;
+    const setCount =
+      write.op === "patch" ? (write.set?.size ?? 0) + (write.yjs?.size ?? 0) : write.data.size;
+    // Most writes are far below the limit: no need to count names one by one.
+    if ((current?.fields.size ?? 0) + setCount <= this.maxFields) return;
+    const names = new Set<string>();
     if (current !== undefined) {
       for (const [name, reg] of current.fields) if (isLive(reg)) names.add(name);
     }
