@@ -22,10 +22,11 @@ import {
   reencryptAll,
   sealedKeyUsage,
 } from "./reencrypt.ts";
-import { sessionsFromJoinedRows } from "./register-rows.ts";
 import { PLAIN_ROWS, type RowProtection } from "./row-protection.ts";
 import { SealedRows } from "./sealed-rows.ts";
+import { bodyDeleted, bodyStamps, parseBody, sessionFromBody } from "./session-body.ts";
 import { SessionCache } from "./session-cache.ts";
+import { newestDots } from "./session-dots.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
 import { writeSession } from "./write-session.ts";
@@ -97,14 +98,19 @@ export class SqliteStore implements Store {
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
 
-  private constructor(db: Database.Database, path: string, options: SqliteStoreOptions) {
+  private constructor(
+    db: Database.Database,
+    path: string,
+    options: SqliteStoreOptions,
+    protection: RowProtection,
+  ) {
     this.db = db;
     this.path = path;
     this.commitsSurvivePowerLoss = (options.synchronous ?? "NORMAL") === "FULL";
     this.q = prepareStatements(db);
     this.indexedExtractLimit = options.indexedExtractLimit ?? 100_000;
     this.cache = new SessionCache(options.cachedSessions ?? 10_000);
-    this.protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
+    this.protection = protection;
     this.vv = loadVersionVector(this.q);
     this.origins = new Set(this.q.origins.all().map((r) => r.origin));
     const apply = db.transaction((deltas: readonly Delta[], clock?: ClockHighWater) => {
@@ -118,7 +124,7 @@ export class SqliteStore implements Store {
       }
       this.writeStaged(staged);
       saveCoverage(this.q, vv, recorded);
-      if (clock !== undefined) this.q.saveClock.run(clock.wall, clock.logical);
+      if (clock !== undefined) this.q.saveClock.run(clock.wall, String(clock.logical));
       return { vv, staged };
     });
     this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
@@ -142,6 +148,7 @@ export class SqliteStore implements Store {
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     const db = new Database(path);
+    const protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
     try {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "NORMAL"]}`);
@@ -149,8 +156,8 @@ export class SqliteStore implements Store {
       // A WAL reset after a checkpoint shrinks the file back to this size.
       db.pragma("journal_size_limit = 67108864");
       if (options.keyring !== undefined) db.pragma("secure_delete = ON");
-      migrate(db);
-      return new SqliteStore(db, path, options);
+      migrate(db, protection);
+      return new SqliteStore(db, path, options, protection);
     } catch (e) {
       db.close();
       throw e;
@@ -171,7 +178,7 @@ export class SqliteStore implements Store {
   getSession(id: string): SessionState | undefined {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
-    const s = sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
+    const s = this.readSession(id);
     if (s !== undefined) this.cache.set(id, s);
     return s;
   }
@@ -214,7 +221,7 @@ export class SqliteStore implements Store {
   /**
    * How many secret payloads are sealed under each key id (`null`: stored in the clear).
    *
-   * @remarks A scan of the registers; for operators, before removing a key from the keyring.
+   * @remarks A scan of the sessions (one secret part each); for operators, before removing a key from the keyring.
    */
   keyUsage(): Map<string | null, number> {
     return sealedKeyUsage(this.q);
@@ -268,7 +275,9 @@ export class SqliteStore implements Store {
   purgeSession(id: string): void {
     this.db
       .transaction(() => {
-        const deleted = this.getSession(id)?.deleted;
+        // The delete stamp is readable without a key: purging never needs to decrypt.
+        const row = this.q.sessionBody.get(id);
+        const deleted = row === undefined ? undefined : bodyDeleted(parseBody(id, row.body));
         this.forget({
           id,
           dot: deleted === undefined ? null : { origin: deleted.hlc.node, seq: deleted.seq },
@@ -289,9 +298,14 @@ export class SqliteStore implements Store {
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
   private forget(p: PurgedId): void {
     this.cache.delete(p.id);
-    this.q.purgeRegisterStamps.run(p.id);
-    this.q.purgeRegisters.run(p.id);
-    this.q.purgeSession.run(p.id);
+    const row = this.q.sessionBody.get(p.id);
+    if (row !== undefined) {
+      // The body's stamps are readable without a key: a purge never needs to decrypt.
+      for (const [origin, seq] of newestDots(bodyStamps(parseBody(p.id, row.body)))) {
+        this.q.deleteDot.run(origin, seq, p.id);
+      }
+      this.q.purgeSession.run(p.id);
+    }
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
     // Extraction of purged ids probes the dot index once per known origin.
     if (p.dot !== null && !this.origins.has(p.dot.origin)) {
@@ -345,7 +359,7 @@ export class SqliteStore implements Store {
   }
 
   saveClock(clock: ClockHighWater): void {
-    this.q.saveClock.run(clock.wall, clock.logical);
+    this.q.saveClock.run(clock.wall, String(clock.logical));
   }
 
   getMeta(key: string): string | undefined {
@@ -390,9 +404,15 @@ export class SqliteStore implements Store {
 
   /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
   private peekSession(id: string): SessionState | undefined {
-    return (
-      this.cache.get(id) ?? sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0]
-    );
+    return this.cache.get(id) ?? this.readSession(id);
+  }
+
+  /** The stored state of a session, decoded from its row (no cache). */
+  private readSession(id: string): SessionState | undefined {
+    const row = this.q.sessionBody.get(id);
+    return row === undefined
+      ? undefined
+      : sessionFromBody(parseBody(id, row.body), this.protection);
   }
 
   /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
@@ -421,10 +441,9 @@ export class SqliteStore implements Store {
   private *sessionsAfter(after: string): IterableIterator<SessionState> {
     let cursor = after;
     for (;;) {
-      const chunk = sessionsFromJoinedRows(
-        this.q.sessionRowsAfter.all(cursor, CHUNK),
-        this.protection,
-      );
+      const chunk = this.q.sessionBodiesAfter
+        .all(cursor, CHUNK)
+        .map((r) => sessionFromBody(parseBody(r.id, r.body), this.protection));
       yield* chunk;
       const last = chunk[chunk.length - 1];
       if (last === undefined || chunk.length < CHUNK) return;
