@@ -2,9 +2,11 @@ import {
   type ClockHighWater,
   type Delta,
   digestSessions,
+  type JoinReport,
   type MissingPage,
   mergeSession,
   missingFragment,
+  rejectedFieldWrites,
   type PurgedId,
   type PurgedPage,
   type SessionState,
@@ -68,6 +70,12 @@ interface Staged {
   after: SessionState | undefined;
 }
 
+/** The sessions a transaction staged, and the field writes its joins rejected. */
+interface StagedBatch {
+  readonly sessions: Map<string, Staged>;
+  rejected: number;
+}
+
 /**
  * The SQLite {@link Store}: one database file in WAL mode, written through prepared statements.
  *
@@ -91,8 +99,8 @@ export class SqliteStore implements Store {
   private readonly applyTx: (
     deltas: readonly Delta[],
     clock?: ClockHighWater,
-  ) => { vv: VersionVector; staged: ReadonlyMap<string, Staged> };
-  private readonly statesTx: (states: readonly SessionState[]) => ReadonlyMap<string, Staged>;
+  ) => { vv: VersionVector; staged: StagedBatch };
+  private readonly statesTx: (states: readonly SessionState[]) => StagedBatch;
   private readonly cache: SessionCache;
   /** Candidate ids of the extraction round whose peer vector is the key (see extractMissing). */
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
@@ -116,7 +124,7 @@ export class SqliteStore implements Store {
     const apply = db.transaction((deltas: readonly Delta[], clock?: ClockHighWater) => {
       const vv = this.vv.clone();
       const recorded = new Set<string>();
-      const staged = new Map<string, Staged>();
+      const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
       for (const d of deltas) {
         if (!vv.add(d.dot)) continue;
         recorded.add(d.dot.origin);
@@ -129,7 +137,7 @@ export class SqliteStore implements Store {
     });
     this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
     const states = db.transaction((list: readonly SessionState[]) => {
-      const staged = new Map<string, Staged>();
+      const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
       for (const s of list) this.stage(staged, s);
       this.writeStaged(staged);
       return staged;
@@ -164,15 +172,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
     const { vv, staged } = this.applyTx(deltas, clock);
     this.vv = vv;
-    this.remember(staged);
+    this.remember(staged.sessions);
+    return { rejectedFieldWrites: staged.rejected };
   }
 
-  applyStates(states: readonly SessionState[]): void {
+  applyStates(states: readonly SessionState[]): JoinReport {
+    const staged = this.statesTx(states);
     // Bulk joins (anti-entropy) refresh cached sessions but do not push hot ones out.
-    this.remember(this.statesTx(states), false);
+    this.remember(staged.sessions, false);
+    return { rejectedFieldWrites: staged.rejected };
   }
 
   getSession(id: string): SessionState | undefined {
@@ -388,8 +399,12 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Merges `s` into the batch's pending state of its session, reading it on first touch. */
-  private stage(staged: Map<string, Staged>, s: SessionState): void {
+  /**
+   * Merges `s` into the batch's pending state of its session, reading it on first touch, and
+   * counts the field writes of `s` that lose to that state.
+   */
+  private stage(batch: StagedBatch, s: SessionState): void {
+    const staged = batch.sessions;
     let entry = staged.get(s.id);
     if (entry === undefined) {
       const before = this.peekSession(s.id);
@@ -399,6 +414,7 @@ export class SqliteStore implements Store {
       entry = { before, after: before };
       staged.set(s.id, entry);
     }
+    batch.rejected += rejectedFieldWrites(entry.after, s);
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
   }
 
@@ -424,12 +440,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  private writeStaged(staged: ReadonlyMap<string, Staged>): void {
+  private writeStaged(batch: StagedBatch): void {
     const fresh: string[] = [];
     const note = (origin: string) => {
       if (!this.origins.has(origin)) fresh.push(origin);
     };
-    for (const { before, after } of staged.values()) {
+    for (const { before, after } of batch.sessions.values()) {
       if (after !== undefined) writeSession(this.q, this.protection, before, after, note);
     }
     for (const origin of fresh) this.q.insertOrigin.run(origin);
