@@ -43,7 +43,7 @@ export function reencryptPage(
     const parsed = parseBody(id, body);
     const session = sessionFromBody(parsed, protection, adoptPlaintext);
     if (!protection.isCurrent(parsed.secret)) {
-      q.updateBody.run(sessionBody(session, protection), id);
+      q.resealBody.run(sessionBody(session, protection), id);
       payloads += secretValueCount(parsed);
     }
     const tag = protection.userTag(session.userId?.value ?? null);

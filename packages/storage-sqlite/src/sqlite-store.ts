@@ -25,6 +25,7 @@ import {
   sealedKeyUsage,
 } from "./reencrypt.ts";
 import { PLAIN_ROWS, type RowProtection } from "./row-protection.ts";
+import { expiryBucket } from "./schema.ts";
 import { SealedRows } from "./sealed-rows.ts";
 import { bodyDeleted, bodyStamps, parseBody, sessionFromBody } from "./session-body.ts";
 import { SessionCache } from "./session-cache.ts";
@@ -344,7 +345,9 @@ export class SqliteStore implements Store {
   }
 
   expiredBefore(t: number, limit: number): string[] {
-    return this.q.expiredBefore.all(t, limit).map((r) => r.id);
+    // A non-integer t still lands in the bucket of its integer part.
+    const bucket = expiryBucket(Math.floor(t)) ?? 0;
+    return this.q.expiredBefore.all({ t, bucket, limit }).map((r) => r.id);
   }
 
   sessionIds(after: string | undefined, limit: number): string[] {

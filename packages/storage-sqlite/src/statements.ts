@@ -21,17 +21,25 @@ export function prepareStatements(db: Database.Database) {
     sessionBodiesAfter: db.prepare<[string, number], { id: string; body: Uint8Array }>(
       "SELECT id, body FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
     ),
-    upsertSession: db.prepare<[string, string | null, number | null, number, Uint8Array]>(
-      `INSERT INTO sessions (id, user_id, expires_at, deleted, body) VALUES (?, ?, ?, ?, ?)
+    upsertSession: db.prepare<
+      [string, string | null, number | null, number | null, number, Uint8Array]
+    >(
+      `INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id,
-         expires_at = excluded.expires_at, deleted = excluded.deleted, body = excluded.body`,
+         expires_at = excluded.expires_at, expiry_bucket = excluded.expiry_bucket,
+         deleted = excluded.deleted, body = excluded.body`,
     ),
-    // The two updates below name only the columns that changed: SQLite then leaves the index
-    // entries of the others (user, tombstone, expiry) untouched, pages included.
-    updateBody: db.prepare<[Uint8Array, string]>("UPDATE sessions SET body = ? WHERE id = ?"),
-    updateBodyExpiry: db.prepare<[Uint8Array, number | null, string]>(
+    // The two updates below name only the columns that may have changed: SQLite then leaves the
+    // index entries of the others (user, tombstone, expiry bucket) untouched, pages included.
+    // expires_at is not indexed (its bucket is), so it changes along with the body for free.
+    updateBody: db.prepare<[Uint8Array, number | null, string]>(
       "UPDATE sessions SET body = ?, expires_at = ? WHERE id = ?",
     ),
+    updateBodyBucket: db.prepare<[Uint8Array, number | null, number | null, string]>(
+      "UPDATE sessions SET body = ?, expires_at = ?, expiry_bucket = ? WHERE id = ?",
+    ),
+    resealBody: db.prepare<[Uint8Array, string]>("UPDATE sessions SET body = ? WHERE id = ?"),
     insertDot: db.prepare<[string, number, string]>(
       "INSERT OR IGNORE INTO session_dots (origin, seq, session_id) VALUES (?, ?, ?)",
     ),
@@ -82,8 +90,11 @@ export function prepareStatements(db: Database.Database) {
       "SELECT id, origin, seq FROM purged WHERE id > ? ORDER BY id LIMIT ?",
     ),
     wasPurged: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM purged WHERE id = ?"),
-    expiredBefore: db.prepare<[number, number], { id: string }>(
-      "SELECT id FROM sessions WHERE expires_at < ? AND deleted = 0 ORDER BY expires_at, id LIMIT ?",
+    // Reads the buckets up to the one holding `t` through the index, then the exact expiry.
+    expiredBefore: db.prepare<{ t: number; bucket: number; limit: number }, { id: string }>(
+      `SELECT id FROM sessions
+       WHERE expiry_bucket <= $bucket AND deleted = 0 AND expires_at < $t
+       ORDER BY expires_at, id LIMIT $limit`,
     ),
     tombstones: db.prepare<[string, number], { id: string }>(
       "SELECT id FROM sessions WHERE deleted = 1 AND id > ? ORDER BY id LIMIT ?",

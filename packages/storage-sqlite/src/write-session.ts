@@ -1,5 +1,6 @@
 import { effectiveExpiry, type SessionState } from "@meridian/core";
 import type { RowProtection } from "./row-protection.ts";
+import { expiryBucket } from "./schema.ts";
 import { sessionBody } from "./session-body.ts";
 import { dotChanges, sessionNewestDots } from "./session-dots.ts";
 import type { Statements } from "./statements.ts";
@@ -12,8 +13,9 @@ const NO_DOTS: ReadonlyMap<string, number> = new Map();
  *
  * @remarks Must run inside the caller's transaction. `after` must be the merge of `before` with
  * new writes (as returned by `mergeSession(before, …)`); when the merge changed nothing (same
- * object) nothing is written. The statement names only the columns that changed, so the user,
- * tombstone and expiry index entries are rewritten only when their value moves. The secret part
+ * object) nothing is written. The statement names only the columns that may have changed, so
+ * the user, tombstone and expiry-bucket index entries are rewritten only when their value moves
+ * (the bucket moves about once a minute however often a sliding expiry does). The secret part
  * of the body and the `user_id` column go through `protection`, so with a keyring no field value
  * or userId reaches the database (or its WAL) in the clear.
  */
@@ -28,13 +30,14 @@ export function writeSession(
   const id = after.id;
   const body = sessionBody(after, protection);
   const expiry = effectiveExpiry(after);
+  const bucket = expiryBucket(expiry);
   if (before === undefined || before.userId !== after.userId || before.deleted !== after.deleted) {
     const userTag = protection.userTag(after.userId?.value ?? null);
-    q.upsertSession.run(id, userTag, expiry, after.deleted === undefined ? 0 : 1, body);
-  } else if (effectiveExpiry(before) !== expiry) {
-    q.updateBodyExpiry.run(body, expiry, id);
+    q.upsertSession.run(id, userTag, expiry, bucket, after.deleted === undefined ? 0 : 1, body);
+  } else if (expiryBucket(effectiveExpiry(before)) !== bucket) {
+    q.updateBodyBucket.run(body, expiry, bucket, id);
   } else {
-    q.updateBody.run(body, id);
+    q.updateBody.run(body, expiry, id);
   }
   const { removed, added } = dotChanges(
     before === undefined ? NO_DOTS : sessionNewestDots(before),

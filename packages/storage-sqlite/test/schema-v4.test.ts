@@ -13,6 +13,7 @@ import {
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore } from "../src/index.ts";
+import { EXPIRY_BUCKET_MS } from "../src/schema.ts";
 import { SealedRows } from "../src/sealed-rows.ts";
 import { keyring, newKey, plaintextFound } from "./keyring-kit.ts";
 import { writeV3File } from "./v3-file.ts";
@@ -227,9 +228,11 @@ describe("schema 4 writes", () => {
     }
   });
 
-  it("dirties few pages per overwrite: the row, two dot-index pages, the expiry index, progress", () => {
+  it("dirties few pages per overwrite: the row, two dot-index pages and progress", () => {
     const store = openSqliteStore(freshPath());
     const ids = Array.from({ length: 3000 }, (_, i) => testSessionId(`pages${i}`));
+    // Expiries that slide within one expiry bucket, as a sliding TTL does between two writes.
+    const bucketStart = Math.ceil((TEST_EPOCH_MS + 1e6) / EXPIRY_BUCKET_MS) * EXPIRY_BUCKET_MS;
     let seq = 0;
     for (let i = 0; i < ids.length; i += 500) {
       store.applyDeltas(
@@ -237,7 +240,7 @@ describe("schema 4 writes", () => {
           testDelta(id, testStamp("eu", ++seq), {
             set: { user: "u", cart: [1, 2], n: 1 },
             userId: `user-${i}`,
-            expiresAt: TEST_EPOCH_MS + seq,
+            lifetime: [TEST_EPOCH_MS, bucketStart + seq],
           }),
         ),
       );
@@ -251,14 +254,48 @@ describe("schema 4 writes", () => {
         [
           testDelta(id, testStamp("eu", seq), {
             set: { n: k },
-            expiresAt: TEST_EPOCH_MS + 1e6 + seq,
+            lifetime: [TEST_EPOCH_MS, bucketStart + seq],
           }),
         ],
         { wall: TEST_EPOCH_MS + seq, logical: 0 },
       );
     }
     // Schema 3 wrote 13 pages per such commit (register, stamp and session indexes, vector, clock).
-    expect(pageFrames(store.path) / commits).toBeLessThanOrEqual(6.5);
+    expect(pageFrames(store.path) / commits).toBeLessThanOrEqual(4.5);
+    store.close();
+  });
+
+  it("sweeps expiries across bucket boundaries exactly like the reference", () => {
+    const store = openSqliteStore(freshPath());
+    const ref = new MemoryStore();
+    const b0 = Math.ceil(TEST_EPOCH_MS / EXPIRY_BUCKET_MS) * EXPIRY_BUCKET_MS;
+    const ends = [b0 - 1, b0, b0 + 1, b0 + EXPIRY_BUCKET_MS - 1, b0 + EXPIRY_BUCKET_MS, b0 + 5];
+    const writes = ends.map((end, i) =>
+      testDelta(testSessionId(`sweep${i}`), testStamp("eu", i + 1), {
+        lifetime: [TEST_EPOCH_MS, end],
+      }),
+    );
+    // Then two of them slide: one within its bucket, one into the next.
+    writes.push(
+      testDelta(testSessionId("sweep1"), testStamp("eu", 10), {
+        lifetime: [TEST_EPOCH_MS, b0 + 3],
+      }),
+      testDelta(testSessionId("sweep2"), testStamp("eu", 11), {
+        lifetime: [TEST_EPOCH_MS, b0 + EXPIRY_BUCKET_MS + 2],
+      }),
+    );
+    for (const w of writes) {
+      store.applyDeltas([w]);
+      ref.applyDeltas([w]);
+    }
+    const times = [b0 - 1, b0, b0 + 1, b0 + 2, b0 + 4, b0 + 6, b0 + 5.5];
+    for (const t of [...times, b0 + EXPIRY_BUCKET_MS, b0 + EXPIRY_BUCKET_MS + 3]) {
+      for (const limit of [1, 2, 10]) {
+        expect(store.expiredBefore(t, limit), `t ${t - b0} limit ${limit}`).toEqual(
+          ref.expiredBefore(t, limit),
+        );
+      }
+    }
     store.close();
   });
 });
