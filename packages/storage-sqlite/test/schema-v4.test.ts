@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore } from "../src/index.ts";
 import { EXPIRY_BUCKET_MS } from "../src/schema.ts";
+import { prepareStatements } from "../src/statements.ts";
 import { SealedRows } from "../src/sealed-rows.ts";
 import { keyring, newKey, plaintextFound } from "./keyring-kit.ts";
 import { writeV3File } from "./v3-file.ts";
@@ -263,6 +264,23 @@ describe("schema 4 writes", () => {
     // Schema 3 wrote 13 pages per such commit (register, stamp and session indexes, vector, clock).
     expect(pageFrames(store.path) / commits).toBeLessThanOrEqual(4.5);
     store.close();
+  });
+
+  it("reads the expiry sweep through the bucket index, never a scan", () => {
+    const store = openSqliteStore(freshPath());
+    const raw = new Database(store.path);
+    try {
+      const sql = prepareStatements(raw).expiredBefore.source;
+      const plan = raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ t: 5, bucket: 0, limit: 10 }) as {
+        detail: string;
+      }[];
+      const details = plan.map((p) => p.detail).join("\n");
+      expect(details).toMatch(/SEARCH sessions USING INDEX sessions_by_expiry_bucket/);
+      expect(details).not.toMatch(/SCAN sessions/);
+    } finally {
+      raw.close();
+      store.close();
+    }
   });
 
   it("sweeps expiries across bucket boundaries exactly like the reference", () => {
