@@ -80,10 +80,10 @@ interface StagedBatch {
 /**
  * The SQLite {@link Store}: one database file in WAL mode, written through prepared statements.
  *
- * @remarks Every batch of deltas is applied in one immediate transaction: the merged registers,
- * the version vector with its gaps and the clock high-water mark commit together or not at all,
- * so the vector never claims a write that is not stored. Only registers that the merge changed
- * are written. A delta whose dot is already recorded is skipped: its effect is already stored,
+ * @remarks Every batch of deltas is applied in one immediate transaction: the merged sessions
+ * (one row each), the version vector with its gaps and the clock high-water mark commit together
+ * or not at all, so the vector never claims a write that is not stored. Only sessions that the
+ * merge changed are written. A delta whose dot is already recorded is skipped: its effect is already stored,
  * or was purged on purpose and must not come back. The in-memory copy of the version vector
  * changes only after a commit. One store per database file: two stores writing the same file
  * would each keep a stale copy of the version vector.
