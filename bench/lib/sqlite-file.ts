@@ -15,28 +15,22 @@ export class SqliteFile {
   }
 
   /**
-   * Bytes one session takes in its rows: every register (ids, key, kind, origin, 8-byte seq,
-   * payload), its Yjs stamp index rows and its sessions row.
+   * Bytes one session takes in its rows (schema 4): its sessions row (id, user tag, expiry,
+   * body) and its `session_dots` rows (origin, 8-byte seq, id); `registers` counts the latter.
    */
   sessionBytes(id: string): { bytes: number; registers: number } {
-    const r = this.db
+    const d = this.db
       .prepare<[string], { b: number | null; n: number }>(
-        `SELECT sum(length(session_id) + length(key) + length(kind) + length(origin) + 8 + length(payload)) AS b,
-                count(*) AS n
-         FROM registers WHERE session_id = ?`,
-      )
-      .get(id)!;
-    const y = this.db
-      .prepare<[string], { b: number | null }>(
-        "SELECT sum(length(origin) + 8 + length(session_id) + length(key)) AS b FROM register_stamps WHERE session_id = ?",
+        `SELECT sum(length(origin) + 8 + length(session_id)) AS b, count(*) AS n
+         FROM session_dots WHERE session_id = ?`,
       )
       .get(id)!;
     const s = this.db
       .prepare<[string], { b: number | null }>(
-        "SELECT length(id) + coalesce(length(user_id), 0) + 16 AS b FROM sessions WHERE id = ?",
+        "SELECT length(id) + coalesce(length(user_id), 0) + 16 + length(body) AS b FROM sessions WHERE id = ?",
       )
       .get(id);
-    return { bytes: (r.b ?? 0) + (y.b ?? 0) + (s?.b ?? 0), registers: r.n };
+    return { bytes: (d.b ?? 0) + (s?.b ?? 0), registers: d.n };
   }
 
   /** Pages holding data (page count less free pages) and the page size. */

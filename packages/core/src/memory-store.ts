@@ -4,7 +4,13 @@ import { stampDot } from "./dot.ts";
 import { type PurgedId, type PurgedPage, peerLacksPurge } from "./purged.ts";
 import { type FieldRegister, registerStamps } from "./register.ts";
 import { effectiveExpiry, mergeSession, type SessionState, sessionStamps } from "./session.ts";
-import type { ClockHighWater, MissingPage, Store } from "./store.ts";
+import {
+  type ClockHighWater,
+  type JoinReport,
+  type MissingPage,
+  rejectedFieldWrites,
+  type Store,
+} from "./store.ts";
 import { VersionVector } from "./version-vector.ts";
 
 /**
@@ -21,23 +27,29 @@ export class MemoryStore implements Store {
   /** Purged ids and the dot of the delete each one's tombstone held. */
   private readonly purged = new Map<string, PurgedId>();
 
-  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
+    let rejected = 0;
     for (const d of deltas) {
       // A recorded dot means the write is already joined, or was purged on purpose: skip it.
       if (!this.vv.add(d.dot)) continue;
-      this.join(d.session);
+      rejected += this.join(d.session);
     }
     if (clock !== undefined) this.saveClock(clock);
+    return { rejectedFieldWrites: rejected };
   }
 
-  applyStates(states: readonly SessionState[]): void {
-    for (const s of states) this.join(s);
+  applyStates(states: readonly SessionState[]): JoinReport {
+    let rejected = 0;
+    for (const s of states) rejected += this.join(s);
+    return { rejectedFieldWrites: rejected };
   }
 
-  private join(s: SessionState): void {
-    if (this.purged.has(s.id)) return;
+  /** Joins `s` into its session; returns how many of its field writes lost. */
+  private join(s: SessionState): number {
+    if (this.purged.has(s.id)) return 0;
     const mine = this.sessions.get(s.id);
     this.sessions.set(s.id, mine === undefined ? s : mergeSession(mine, s));
+    return rejectedFieldWrites(mine, s);
   }
 
   getSession(id: string): SessionState | undefined {

@@ -1,5 +1,7 @@
 import type { Delta } from "./delta.ts";
+import { compareHlc } from "./hlc.ts";
 import type { PurgedId, PurgedPage } from "./purged.ts";
+import { registerOrder } from "./register.ts";
 import type { SessionState } from "./session.ts";
 import type { VersionVector } from "./version-vector.ts";
 
@@ -7,6 +9,37 @@ import type { VersionVector } from "./version-vector.ts";
 export interface ClockHighWater {
   readonly wall: number;
   readonly logical: number;
+}
+
+/** What a join ({@link Store.applyDeltas}, {@link Store.applyStates}) did. */
+export interface JoinReport {
+  /**
+   * Field value writes the join rejected because the register it met was later: writes that
+   * lost a last-writer-wins race here (see {@link rejectedFieldWrites}).
+   */
+  readonly rejectedFieldWrites: number;
+}
+
+/**
+ * How many value registers of `incoming` lose to the register `stored` holds under the same
+ * name: the last-writer-wins losses of joining `incoming` into `stored`.
+ *
+ * @remarks Equal orders are not a loss (the same write again). Yjs documents merge and never
+ * lose; an incoming value register that meets a later Yjs epoch loses like any other. Nothing
+ * is lost against an absent session.
+ */
+export function rejectedFieldWrites(
+  stored: SessionState | undefined,
+  incoming: SessionState,
+): number {
+  if (stored === undefined) return 0;
+  let lost = 0;
+  for (const [name, reg] of incoming.fields) {
+    if (reg.kind !== "value") continue;
+    const have = stored.fields.get(name);
+    if (have !== undefined && compareHlc(registerOrder(have), reg.stamp.hlc) > 0) lost += 1;
+  }
+  return lost;
 }
 
 /** A page of {@link Store.extractMissing}. */
@@ -30,10 +63,19 @@ export interface Store {
    * Joins whole writes into their sessions and records their dots; one transaction. A delta
    * whose dot is already recorded is skipped: its write is already held, or was purged on
    * purpose and must not come back.
+   *
+   * @remarks The report counts the field writes of the deltas not skipped that lost to what the
+   * session held when each was joined (earlier deltas of the batch included); deltas for a
+   * purged session count nothing.
    */
-  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void;
-  /** Joins state fragments (repair, anti-entropy) without recording any dot; one transaction. */
-  applyStates(states: readonly SessionState[]): void;
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport;
+  /**
+   * Joins state fragments (repair, anti-entropy) without recording any dot; one transaction.
+   *
+   * @remarks The report counts every field register of `states` that lost to what the session
+   * held when it was joined; which of them were writes new to the caller is the caller's call.
+   */
+  applyStates(states: readonly SessionState[]): JoinReport;
   /** The stored state of one session, or undefined. */
   getSession(id: string): SessionState | undefined;
   /** Ids of sessions whose `userId` register currently holds `userId`. */

@@ -7,8 +7,8 @@ import type { Statements } from "./statements.ts";
  * of. `null` when some origin has more than `cap` of them; the peer is then far behind and a
  * scan in id order is cheaper than gathering candidates again for every page.
  *
- * @remarks Reads the `(origin, seq)` indexes from `peer.base(origin)` upwards only, so a peer
- * that is slightly behind costs a few index rows, not a scan. Writes the peer holds as ranges
+ * @remarks Reads `session_dots` (each session's newest dot per origin) from `peer.base(origin)`
+ * upwards only, so a peer that is slightly behind costs a few index rows, not a scan. Writes the peer holds as ranges
  * above its base are filtered out later, per register, with `missingFragment`.
  */
 export function extractCandidates(

@@ -1,14 +1,17 @@
 import type Database from "better-sqlite3";
 import { KeyringError } from "./errors.ts";
-import { isSecretRow, META_KEYS, sessionFromRows } from "./register-rows.ts";
 import { isSealed, type RowProtection, sealedKeyId } from "./row-protection.ts";
+import { parseBody, secretValueCount, sessionBody, sessionFromBody } from "./session-body.ts";
 import type { Statements } from "./statements.ts";
 
 /** What one page of {@link reencryptPage} did. */
 export interface ReencryptPage {
   /** Sessions looked at. */
   readonly sessions: number;
-  /** Register payloads sealed again under the current key (or sealed for the first time). */
+  /**
+   * Secret values (field values, Yjs documents, userIds) sealed again under the current key (or
+   * for the first time), counted one by one although each session's are sealed together.
+   */
   readonly payloads: number;
   /** `user_id` index entries rewritten under the current key's tag. */
   readonly userTags: number;
@@ -17,7 +20,7 @@ export interface ReencryptPage {
 }
 
 /**
- * Seals every secret payload of up to `limit` sessions after `after` (in id order) under the
+ * Seals the secret part of each of up to `limit` sessions after `after` (in id order) under the
  * current key, and rewrites their `user_id` tags under it.
  *
  * @remarks Must run inside one transaction of the caller, so a page is rewritten all or nothing
@@ -36,14 +39,12 @@ export function reencryptPage(
   const page = q.sessionPage.all(after, limit);
   let payloads = 0;
   let userTags = 0;
-  for (const { id, user_id } of page) {
-    const rows = q.registersOf.all(id);
-    const session = sessionFromRows(id, rows, protection, adoptPlaintext);
-    for (const r of rows) {
-      if (!isSecretRow(r.kind, r.key) || protection.isCurrent(r.payload)) continue;
-      const plain = protection.open(r.payload, id, r.key, adoptPlaintext);
-      q.updatePayload.run(protection.seal(plain, id, r.key), id, r.key);
-      payloads += 1;
+  for (const { id, user_id, body } of page) {
+    const parsed = parseBody(id, body);
+    const session = sessionFromBody(parsed, protection, adoptPlaintext);
+    if (!protection.isCurrent(parsed.secret)) {
+      q.resealBody.run(sessionBody(session, protection), id);
+      payloads += secretValueCount(parsed);
     }
     const tag = protection.userTag(session.userId?.value ?? null);
     if (tag !== user_id) {
@@ -57,16 +58,21 @@ export function reencryptPage(
 }
 
 /**
- * How many secret payloads are stored under each key id; plain ones count under `null`.
+ * How many secret values (field values, Yjs documents, userIds) are stored under each key id;
+ * plain ones count under `null`. A session's values are sealed together, so they count under
+ * the key of their session's secret part.
  *
- * @remarks Reads every secret payload's header (a scan): for operators, to confirm after
- * `reencrypt` that no value is left under a key about to be removed.
+ * @remarks Reads every body's secret header (a scan, no decryption): for operators, to confirm
+ * after `reencrypt` that no value is left under a key about to be removed.
  */
 export function sealedKeyUsage(q: Statements): Map<string | null, number> {
   const out = new Map<string | null, number>();
-  for (const { payload } of q.secretPayloads.iterate(META_KEYS.userId)) {
-    const id = isSealed(payload) ? sealedKeyId(payload) : null;
-    out.set(id, (out.get(id) ?? 0) + 1);
+  for (const { id: sessionId, body } of q.secretParts.iterate()) {
+    const parsed = parseBody(sessionId, body);
+    const n = secretValueCount(parsed);
+    if (n === 0) continue;
+    const id = isSealed(parsed.secret) ? sealedKeyId(parsed.secret) : null;
+    out.set(id, (out.get(id) ?? 0) + n);
   }
   return out;
 }

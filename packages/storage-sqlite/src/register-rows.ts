@@ -1,22 +1,17 @@
 import {
-  compareStamp,
   type FieldRegister,
   type Hlc,
   type Lifetime,
   type LifetimeRegister,
-  type MetaRegister,
-  packValue,
-  registerStamps,
   type SessionState,
   type Stamp,
-  type TimeRegister,
   unpackValue,
 } from "@meridian/core";
 import { StorageCorruptError } from "./errors.ts";
 import type { RowProtection } from "./row-protection.ts";
 
 /**
- * Keys of the metadata registers in the `registers` table.
+ * Keys of the metadata registers in the `registers` table of schema versions 1 to 3.
  *
  * @remarks Field names never contain NUL (see `isFieldName`), so keys starting with NUL can
  * never collide with a field.
@@ -45,21 +40,6 @@ export function isSecretRow(kind: string, key: string): boolean {
   return kind !== "meta" || key === META_KEYS.userId;
 }
 
-/**
- * One register as stored: its key, kind, the dot of its newest write, and its msgpack payload.
- *
- * @remarks `(origin, seq)` is the dot of the register's stamp (the newest one for a Yjs or
- * lifetime register, whose every stamp is also listed in `register_stamps`); the index on it is
- * what lets extraction find what a peer lacks without scanning.
- */
-export interface RegisterRow {
-  readonly key: string;
-  readonly kind: RowKind;
-  readonly origin: string;
-  readonly seq: number;
-  readonly payload: Uint8Array;
-}
-
 /** A row as read back: the columns that rebuild the register. */
 export interface StoredRow {
   readonly key: string;
@@ -70,7 +50,8 @@ export interface StoredRow {
 /** A stamp as stored in payloads. */
 export type StampTuple = [wall: number, logical: number, node: string, seq: number];
 
-const stampOut = (s: Stamp): StampTuple => [s.hlc.wall, s.hlc.logical, s.hlc.node, s.seq];
+/** The stored form of a stamp. */
+export const stampOut = (s: Stamp): StampTuple => [s.hlc.wall, s.hlc.logical, s.hlc.node, s.seq];
 
 /** Reads a stored stamp. */
 export const stampIn = (t: StampTuple): Stamp => ({
@@ -84,67 +65,10 @@ type LifetimeTuple = [from: number, until: number, stamp: StampTuple];
 export const lifetimesOut = (reg: LifetimeRegister): LifetimeTuple[] =>
   reg.map((l) => [l.from, l.until, stampOut(l.stamp)]);
 
-const lifetimesIn = (t: LifetimeTuple[]): Lifetime[] =>
+/** Reads a stored lifetime register. */
+export const lifetimesIn = (t: LifetimeTuple[]): Lifetime[] =>
   t.map(([from, until, stamp]) => ({ from, until, stamp: stampIn(stamp) }));
-const hlcOut = (h: Hlc): [number, number, string] => [h.wall, h.logical, h.node];
 const hlcIn = (t: [number, number, string]): Hlc => ({ wall: t[0], logical: t[1], node: t[2] });
-
-function row(key: string, kind: RowKind, stamp: Stamp, payload: unknown): RegisterRow {
-  return { key, kind, origin: stamp.hlc.node, seq: stamp.seq, payload: packValue(payload) };
-}
-
-/** The newest of a Yjs or lifetime register's stamps. */
-function newestStamp(stamps: readonly Stamp[]): Stamp {
-  let newest = stamps[0];
-  if (newest === undefined) throw new StorageCorruptError("a register without stamps");
-  for (const s of stamps) if (compareStamp(s, newest) > 0) newest = s;
-  return newest;
-}
-
-/** The row of field `name`. */
-function fieldRow(name: string, reg: FieldRegister): RegisterRow {
-  if (reg.kind === "value") return row(name, "value", reg.stamp, [stampOut(reg.stamp), reg.value]);
-  const stamps = registerStamps(reg);
-  return row(name, "yjs", newestStamp(stamps), [
-    hlcOut(reg.epoch),
-    reg.update,
-    stamps.map(stampOut),
-  ]);
-}
-
-const timeRow = (key: string, t: TimeRegister) =>
-  row(key, "meta", t.stamp, [t.at, stampOut(t.stamp)]);
-const metaRow = <T>(key: string, m: MetaRegister<T>) =>
-  row(key, "meta", m.stamp, [m.value, stampOut(m.stamp)]);
-
-/**
- * The rows of `after` that differ from `before`: what to write back after a merge.
- *
- * @remarks Change is detected by identity: `mergeSession(before, x)` returns `before`'s own
- * register objects wherever `before` wins, so an unchanged register is never rewritten. A
- * register that changed but compares equal would only cost a redundant write.
- */
-export function changedRows(before: SessionState | undefined, after: SessionState): RegisterRow[] {
-  const out: RegisterRow[] = [];
-  for (const [name, reg] of after.fields) {
-    if (before?.fields.get(name) !== reg) out.push(fieldRow(name, reg));
-  }
-  const m = META_KEYS;
-  if (after.lifetimes && after.lifetimes !== before?.lifetimes) {
-    const newest = newestStamp(after.lifetimes.map((l) => l.stamp));
-    out.push(row(m.expiresAt, "meta", newest, lifetimesOut(after.lifetimes)));
-  }
-  if (after.lastAccess && after.lastAccess !== before?.lastAccess)
-    out.push(timeRow(m.lastAccess, after.lastAccess));
-  if (after.deadline && after.deadline !== before?.deadline)
-    out.push(timeRow(m.deadline, after.deadline));
-  if (after.idleMs && after.idleMs !== before?.idleMs) out.push(metaRow(m.idleMs, after.idleMs));
-  if (after.userId && after.userId !== before?.userId) out.push(metaRow(m.userId, after.userId));
-  if (after.deleted && after.deleted !== before?.deleted) {
-    out.push(row(m.deleted, "meta", after.deleted, stampOut(after.deleted)));
-  }
-  return out;
-}
 
 /**
  * Rebuilds a session from its rows (any order), opening secret payloads with `protection`.
@@ -205,33 +129,4 @@ export function sessionFromRows(
     }
   }
   return s;
-}
-
-/** A session's rows as a query returns them; `key` is null for a session without registers. */
-export interface JoinedRow {
-  readonly id: string;
-  readonly key: string | null;
-  readonly kind: string | null;
-  readonly payload: Uint8Array | null;
-}
-
-/** Rebuilds sessions from joined rows ordered by session id; see {@link sessionFromRows}. */
-export function sessionsFromJoinedRows(
-  rows: readonly JoinedRow[],
-  protection: RowProtection,
-): SessionState[] {
-  const out: SessionState[] = [];
-  let i = 0;
-  while (i < rows.length) {
-    const id = rows[i]!.id;
-    const own: StoredRow[] = [];
-    for (; i < rows.length && rows[i]!.id === id; i++) {
-      const r = rows[i]!;
-      if (r.key !== null && r.kind !== null && r.payload !== null) {
-        own.push({ key: r.key, kind: r.kind, payload: r.payload });
-      }
-    }
-    out.push(sessionFromRows(id, own, protection));
-  }
-  return out;
 }

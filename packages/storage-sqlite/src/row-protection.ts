@@ -22,12 +22,13 @@ export function sealedKeyId(stored: Uint8Array): string {
 }
 
 /**
- * How secret parts of a session are stored: register payloads that hold field values or the
- * userId, and the `user_id` index column.
+ * How secret parts of a session are stored: the secret part of its body (field values, Yjs
+ * documents, the userId; per register payloads in schema 3), and the `user_id` index column.
  *
  * @remarks Two implementations: {@link PLAIN_ROWS} (no keyring: stored as they are) and
  * `SealedRows` (a keyring: AES-256-GCM, and a keyed hash in the index). `sessionId` and `key`
- * are bound into every sealed payload, so a payload moved to another row does not read.
+ * (what the payload stands for: its field names in schema 4, its register key in schema 3) are
+ * bound into every sealed payload, so a payload moved to another row does not read.
  */
 export interface RowProtection {
   /** Whether values are encrypted at rest. */

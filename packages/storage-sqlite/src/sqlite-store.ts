@@ -2,9 +2,11 @@ import {
   type ClockHighWater,
   type Delta,
   digestSessions,
+  type JoinReport,
   type MissingPage,
   mergeSession,
   missingFragment,
+  rejectedFieldWrites,
   type PurgedId,
   type PurgedPage,
   type SessionState,
@@ -22,10 +24,12 @@ import {
   reencryptAll,
   sealedKeyUsage,
 } from "./reencrypt.ts";
-import { sessionsFromJoinedRows } from "./register-rows.ts";
 import { PLAIN_ROWS, type RowProtection } from "./row-protection.ts";
+import { expiryBucket } from "./schema.ts";
 import { SealedRows } from "./sealed-rows.ts";
+import { bodyDeleted, bodyStamps, parseBody, sessionFromBody } from "./session-body.ts";
 import { SessionCache } from "./session-cache.ts";
+import { newestDots } from "./session-dots.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
 import { writeSession } from "./write-session.ts";
@@ -67,13 +71,19 @@ interface Staged {
   after: SessionState | undefined;
 }
 
+/** The sessions a transaction staged, and the field writes its joins rejected. */
+interface StagedBatch {
+  readonly sessions: Map<string, Staged>;
+  rejected: number;
+}
+
 /**
  * The SQLite {@link Store}: one database file in WAL mode, written through prepared statements.
  *
- * @remarks Every batch of deltas is applied in one immediate transaction: the merged registers,
- * the version vector with its gaps and the clock high-water mark commit together or not at all,
- * so the vector never claims a write that is not stored. Only registers that the merge changed
- * are written. A delta whose dot is already recorded is skipped: its effect is already stored,
+ * @remarks Every batch of deltas is applied in one immediate transaction: the merged sessions
+ * (one row each), the version vector with its gaps and the clock high-water mark commit together
+ * or not at all, so the vector never claims a write that is not stored. Only sessions that the
+ * merge changed are written. A delta whose dot is already recorded is skipped: its effect is already stored,
  * or was purged on purpose and must not come back. The in-memory copy of the version vector
  * changes only after a commit. One store per database file: two stores writing the same file
  * would each keep a stale copy of the version vector.
@@ -90,27 +100,32 @@ export class SqliteStore implements Store {
   private readonly applyTx: (
     deltas: readonly Delta[],
     clock?: ClockHighWater,
-  ) => { vv: VersionVector; staged: ReadonlyMap<string, Staged> };
-  private readonly statesTx: (states: readonly SessionState[]) => ReadonlyMap<string, Staged>;
+  ) => { vv: VersionVector; staged: StagedBatch };
+  private readonly statesTx: (states: readonly SessionState[]) => StagedBatch;
   private readonly cache: SessionCache;
   /** Candidate ids of the extraction round whose peer vector is the key (see extractMissing). */
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
 
-  private constructor(db: Database.Database, path: string, options: SqliteStoreOptions) {
+  private constructor(
+    db: Database.Database,
+    path: string,
+    options: SqliteStoreOptions,
+    protection: RowProtection,
+  ) {
     this.db = db;
     this.path = path;
     this.commitsSurvivePowerLoss = (options.synchronous ?? "NORMAL") === "FULL";
     this.q = prepareStatements(db);
     this.indexedExtractLimit = options.indexedExtractLimit ?? 100_000;
     this.cache = new SessionCache(options.cachedSessions ?? 10_000);
-    this.protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
+    this.protection = protection;
     this.vv = loadVersionVector(this.q);
     this.origins = new Set(this.q.origins.all().map((r) => r.origin));
     const apply = db.transaction((deltas: readonly Delta[], clock?: ClockHighWater) => {
       const vv = this.vv.clone();
       const recorded = new Set<string>();
-      const staged = new Map<string, Staged>();
+      const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
       for (const d of deltas) {
         if (!vv.add(d.dot)) continue;
         recorded.add(d.dot.origin);
@@ -118,12 +133,12 @@ export class SqliteStore implements Store {
       }
       this.writeStaged(staged);
       saveCoverage(this.q, vv, recorded);
-      if (clock !== undefined) this.q.saveClock.run(clock.wall, clock.logical);
+      if (clock !== undefined) this.q.saveClock.run(clock.wall, String(clock.logical));
       return { vv, staged };
     });
     this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
     const states = db.transaction((list: readonly SessionState[]) => {
-      const staged = new Map<string, Staged>();
+      const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
       for (const s of list) this.stage(staged, s);
       this.writeStaged(staged);
       return staged;
@@ -142,6 +157,7 @@ export class SqliteStore implements Store {
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     const db = new Database(path);
+    const protection = options.keyring === undefined ? PLAIN_ROWS : new SealedRows(options.keyring);
     try {
       db.pragma("journal_mode = WAL");
       db.pragma(`synchronous = ${SYNCHRONOUS[options.synchronous ?? "NORMAL"]}`);
@@ -149,29 +165,32 @@ export class SqliteStore implements Store {
       // A WAL reset after a checkpoint shrinks the file back to this size.
       db.pragma("journal_size_limit = 67108864");
       if (options.keyring !== undefined) db.pragma("secure_delete = ON");
-      migrate(db);
-      return new SqliteStore(db, path, options);
+      migrate(db, protection);
+      return new SqliteStore(db, path, options, protection);
     } catch (e) {
       db.close();
       throw e;
     }
   }
 
-  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): void {
+  applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
     const { vv, staged } = this.applyTx(deltas, clock);
     this.vv = vv;
-    this.remember(staged);
+    this.remember(staged.sessions);
+    return { rejectedFieldWrites: staged.rejected };
   }
 
-  applyStates(states: readonly SessionState[]): void {
+  applyStates(states: readonly SessionState[]): JoinReport {
+    const staged = this.statesTx(states);
     // Bulk joins (anti-entropy) refresh cached sessions but do not push hot ones out.
-    this.remember(this.statesTx(states), false);
+    this.remember(staged.sessions, false);
+    return { rejectedFieldWrites: staged.rejected };
   }
 
   getSession(id: string): SessionState | undefined {
     const cached = this.cache.get(id);
     if (cached !== undefined) return cached;
-    const s = sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0];
+    const s = this.readSession(id);
     if (s !== undefined) this.cache.set(id, s);
     return s;
   }
@@ -214,7 +233,7 @@ export class SqliteStore implements Store {
   /**
    * How many secret payloads are sealed under each key id (`null`: stored in the clear).
    *
-   * @remarks A scan of the registers; for operators, before removing a key from the keyring.
+   * @remarks A scan of the sessions (one secret part each); for operators, before removing a key from the keyring.
    */
   keyUsage(): Map<string | null, number> {
     return sealedKeyUsage(this.q);
@@ -268,7 +287,9 @@ export class SqliteStore implements Store {
   purgeSession(id: string): void {
     this.db
       .transaction(() => {
-        const deleted = this.getSession(id)?.deleted;
+        // The delete stamp is readable without a key: purging never needs to decrypt.
+        const row = this.q.sessionBody.get(id);
+        const deleted = row === undefined ? undefined : bodyDeleted(parseBody(id, row.body));
         this.forget({
           id,
           dot: deleted === undefined ? null : { origin: deleted.hlc.node, seq: deleted.seq },
@@ -289,9 +310,14 @@ export class SqliteStore implements Store {
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
   private forget(p: PurgedId): void {
     this.cache.delete(p.id);
-    this.q.purgeRegisterStamps.run(p.id);
-    this.q.purgeRegisters.run(p.id);
-    this.q.purgeSession.run(p.id);
+    const row = this.q.sessionBody.get(p.id);
+    if (row !== undefined) {
+      // The body's stamps are readable without a key: a purge never needs to decrypt.
+      for (const [origin, seq] of newestDots(bodyStamps(parseBody(p.id, row.body)))) {
+        this.q.deleteDot.run(origin, seq, p.id);
+      }
+      this.q.purgeSession.run(p.id);
+    }
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
     // Extraction of purged ids probes the dot index once per known origin.
     if (p.dot !== null && !this.origins.has(p.dot.origin)) {
@@ -319,7 +345,9 @@ export class SqliteStore implements Store {
   }
 
   expiredBefore(t: number, limit: number): string[] {
-    return this.q.expiredBefore.all(t, limit).map((r) => r.id);
+    // A non-integer t still lands in the bucket of its integer part.
+    const bucket = expiryBucket(Math.floor(t)) ?? 0;
+    return this.q.expiredBefore.all({ t, bucket, limit }).map((r) => r.id);
   }
 
   sessionIds(after: string | undefined, limit: number): string[] {
@@ -345,7 +373,7 @@ export class SqliteStore implements Store {
   }
 
   saveClock(clock: ClockHighWater): void {
-    this.q.saveClock.run(clock.wall, clock.logical);
+    this.q.saveClock.run(clock.wall, String(clock.logical));
   }
 
   getMeta(key: string): string | undefined {
@@ -374,8 +402,12 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  /** Merges `s` into the batch's pending state of its session, reading it on first touch. */
-  private stage(staged: Map<string, Staged>, s: SessionState): void {
+  /**
+   * Merges `s` into the batch's pending state of its session, reading it on first touch, and
+   * counts the field writes of `s` that lose to that state.
+   */
+  private stage(batch: StagedBatch, s: SessionState): void {
+    const staged = batch.sessions;
     let entry = staged.get(s.id);
     if (entry === undefined) {
       const before = this.peekSession(s.id);
@@ -385,14 +417,21 @@ export class SqliteStore implements Store {
       entry = { before, after: before };
       staged.set(s.id, entry);
     }
+    batch.rejected += rejectedFieldWrites(entry.after, s);
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
   }
 
   /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
   private peekSession(id: string): SessionState | undefined {
-    return (
-      this.cache.get(id) ?? sessionsFromJoinedRows(this.q.sessionRows.all(id), this.protection)[0]
-    );
+    return this.cache.get(id) ?? this.readSession(id);
+  }
+
+  /** The stored state of a session, decoded from its row (no cache). */
+  private readSession(id: string): SessionState | undefined {
+    const row = this.q.sessionBody.get(id);
+    return row === undefined
+      ? undefined
+      : sessionFromBody(parseBody(id, row.body), this.protection);
   }
 
   /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
@@ -404,12 +443,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  private writeStaged(staged: ReadonlyMap<string, Staged>): void {
+  private writeStaged(batch: StagedBatch): void {
     const fresh: string[] = [];
     const note = (origin: string) => {
       if (!this.origins.has(origin)) fresh.push(origin);
     };
-    for (const { before, after } of staged.values()) {
+    for (const { before, after } of batch.sessions.values()) {
       if (after !== undefined) writeSession(this.q, this.protection, before, after, note);
     }
     for (const origin of fresh) this.q.insertOrigin.run(origin);
@@ -421,10 +460,9 @@ export class SqliteStore implements Store {
   private *sessionsAfter(after: string): IterableIterator<SessionState> {
     let cursor = after;
     for (;;) {
-      const chunk = sessionsFromJoinedRows(
-        this.q.sessionRowsAfter.all(cursor, CHUNK),
-        this.protection,
-      );
+      const chunk = this.q.sessionBodiesAfter
+        .all(cursor, CHUNK)
+        .map((r) => sessionFromBody(parseBody(r.id, r.body), this.protection));
       yield* chunk;
       const last = chunk[chunk.length - 1];
       if (last === undefined || chunk.length < CHUNK) return;

@@ -1,58 +1,23 @@
-import {
-  compareHlc,
-  effectiveExpiry,
-  type FieldRegister,
-  type SessionState,
-  type Stamp,
-} from "@meridian/core";
-import { changedRows, isSecretRow, META_KEYS } from "./register-rows.ts";
+import { effectiveExpiry, type SessionState } from "@meridian/core";
 import type { RowProtection } from "./row-protection.ts";
+import { expiryBucket } from "./schema.ts";
+import { sessionBody } from "./session-body.ts";
+import { dotChanges, sessionNewestDots } from "./session-dots.ts";
 import type { Statements } from "./statements.ts";
 
-const dotKey = (s: Stamp) => `${s.hlc.node}\u0000${s.seq}`;
-
-function metaChanged(before: SessionState, after: SessionState): boolean {
-  return (
-    before.lifetimes !== after.lifetimes ||
-    before.lastAccess !== after.lastAccess ||
-    before.deadline !== after.deadline ||
-    before.idleMs !== after.idleMs ||
-    before.userId !== after.userId ||
-    before.deleted !== after.deleted
-  );
-}
-
-/** Keeps `register_stamps` listing exactly the stamps of the Yjs register now stored at `name`. */
-function syncYjsStamps(
-  q: Statements,
-  id: string,
-  name: string,
-  prev: FieldRegister | undefined,
-  reg: FieldRegister,
-  noteOrigin: (origin: string) => void,
-): void {
-  const sameDoc =
-    prev?.kind === "yjs" && reg.kind === "yjs" && compareHlc(prev.epoch, reg.epoch) === 0;
-  if (prev?.kind === "yjs" && !sameDoc) q.deleteRegisterStamps.run(id, name);
-  if (reg.kind !== "yjs") return;
-  // Within one document stamps only accumulate, so only the new ones need a row.
-  const known = new Set(sameDoc && prev?.kind === "yjs" ? prev.stamps.map(dotKey) : []);
-  for (const s of reg.stamps) {
-    if (known.has(dotKey(s))) continue;
-    q.insertRegisterStamp.run(s.hlc.node, s.seq, id, name);
-    noteOrigin(s.hlc.node);
-  }
-}
+const NO_DOTS: ReadonlyMap<string, number> = new Map();
 
 /**
- * Writes back the result of a merge: only the registers that changed, the stamp index of Yjs and
- * lifetime registers, and
- * the session row when the session is new or its metadata changed.
+ * Writes back the result of a merge: the session's row (its whole body) and the `session_dots`
+ * rows of the origins whose newest dot moved.
  *
  * @remarks Must run inside the caller's transaction. `after` must be the merge of `before` with
- * new writes (as returned by `mergeSession(before, …)`), so unchanged registers keep identity.
- * Secret payloads and the `user_id` column go through `protection`, so with a keyring no field
- * value or userId reaches the database (or its WAL) in the clear.
+ * new writes (as returned by `mergeSession(before, …)`); when the merge changed nothing (same
+ * object) nothing is written. The statement names only the columns that may have changed, so
+ * the user, tombstone and expiry-bucket index entries are rewritten only when their value moves
+ * (the bucket moves about once a minute however often a sliding expiry does). The secret part
+ * of the body and the `user_id` column go through `protection`, so with a keyring no field value
+ * or userId reaches the database (or its WAL) in the clear.
  */
 export function writeSession(
   q: Statements,
@@ -61,28 +26,26 @@ export function writeSession(
   after: SessionState,
   noteOrigin: (origin: string) => void,
 ): void {
+  if (after === before) return;
   const id = after.id;
-  for (const r of changedRows(before, after)) {
-    const payload = isSecretRow(r.kind, r.key) ? protection.seal(r.payload, id, r.key) : r.payload;
-    q.upsertRegister.run(id, r.key, r.kind, r.origin, r.seq, payload);
-    noteOrigin(r.origin);
-  }
-  for (const [name, reg] of after.fields) {
-    const prev = before?.fields.get(name);
-    if (prev !== reg && (reg.kind === "yjs" || prev?.kind === "yjs")) {
-      syncYjsStamps(q, id, name, prev, reg, noteOrigin);
-    }
-  }
-  if (after.lifetimes !== undefined && after.lifetimes !== before?.lifetimes) {
-    // Lists are short and an element dropped by the join takes its stamp with it: rewrite all.
-    q.deleteRegisterStamps.run(id, META_KEYS.expiresAt);
-    for (const l of after.lifetimes) {
-      q.insertRegisterStamp.run(l.stamp.hlc.node, l.stamp.seq, id, META_KEYS.expiresAt);
-      noteOrigin(l.stamp.hlc.node);
-    }
-  }
-  if (before === undefined || metaChanged(before, after)) {
+  const body = sessionBody(after, protection);
+  const expiry = effectiveExpiry(after);
+  const bucket = expiryBucket(expiry);
+  if (before === undefined || before.userId !== after.userId || before.deleted !== after.deleted) {
     const userTag = protection.userTag(after.userId?.value ?? null);
-    q.upsertSession.run(id, userTag, effectiveExpiry(after), after.deleted === undefined ? 0 : 1);
+    q.upsertSession.run(id, userTag, expiry, bucket, after.deleted === undefined ? 0 : 1, body);
+  } else if (expiryBucket(effectiveExpiry(before)) !== bucket) {
+    q.updateBodyBucket.run(body, expiry, bucket, id);
+  } else {
+    q.updateBody.run(body, expiry, id);
+  }
+  const { removed, added } = dotChanges(
+    before === undefined ? NO_DOTS : sessionNewestDots(before),
+    sessionNewestDots(after),
+  );
+  for (const [origin, seq] of removed) q.deleteDot.run(origin, seq, id);
+  for (const [origin, seq] of added) {
+    q.insertDot.run(origin, seq, id);
+    noteOrigin(origin);
   }
 }

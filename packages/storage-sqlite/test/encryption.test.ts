@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Delta } from "@meridian/core";
+import { type Delta, packValue, unpackValue } from "@meridian/core";
 import {
   fieldValue,
   testDelta,
@@ -110,14 +110,16 @@ describe("SqliteStore encryption at rest", () => {
     store = openSqliteStore(path, { keyring: ringBoth });
     expectReadable(store);
     store.applyDeltas([testDelta(ids[0], testStamp("eu", 10), { set: { extra: "new-key" } })]);
+    // A session's values are sealed together: the new write moved all of session 1's (card,
+    // note, extra, userId) to k2; draft, n and two userIds stay under k1.
     const usage = store.keyUsage();
-    expect(usage.get("k2")).toBe(1);
-    expect(usage.get("k1")).toBe(7); // card, note, draft, n and three userIds
+    expect(usage.get("k2")).toBe(4);
+    expect(usage.get("k1")).toBe(4);
     expect(usage.get(null)).toBeUndefined();
     const tagsBefore = rawUserIds(path);
 
     const report = store.reencrypt({ batchSize: 2 });
-    expect(report).toEqual({ sessions: 3, payloads: 7, userTags: 3 });
+    expect(report).toEqual({ sessions: 3, payloads: 4, userTags: 3 });
     expect([...store.keyUsage()]).toEqual([["k2", 8]]);
     const tagsAfter = rawUserIds(path);
     expect(tagsAfter.every((t, i) => t !== tagsBefore[i])).toBe(true);
@@ -155,27 +157,28 @@ describe("SqliteStore encryption at rest", () => {
     right.close();
   });
 
-  it("binds each ciphertext to its session and field: a moved one does not read", () => {
+  it("binds each secret part to its session and field names: a moved or renamed one does not read", () => {
     const path = freshPath();
     // No session cache: the rows are tampered with behind the store's back.
     const store = openSqliteStore(path, { keyring: ringK1, cachedSessions: 0 });
     store.applyDeltas(secretWrites(0));
     const raw = new Database(path);
+    const bodyOf = (id: string) =>
+      (raw.prepare("SELECT body FROM sessions WHERE id = ?").get(id) as { body: Uint8Array }).body;
+    const setBody = (id: string, body: Uint8Array) =>
+      raw.prepare("UPDATE sessions SET body = ? WHERE id = ?").run(body, id);
     try {
-      // Copy session 1's card ciphertext over session 3's field n, then over its own note.
-      raw
-        .prepare(
-          `UPDATE registers SET payload = (SELECT payload FROM registers
-             WHERE session_id = ? AND key = 'card') WHERE session_id = ? AND key = ?`,
-        )
-        .run(ids[0], ids[2], "n");
+      // Session 1's sealed part inside session 3's body, then session 1's body as session 3's.
+      const own = unpackValue(bodyOf(ids[2])) as unknown[];
+      const other = unpackValue(bodyOf(ids[0])) as unknown[];
+      setBody(ids[2], packValue([...own.slice(0, 8), other[8]]));
       expect(codeOf(() => store.getSession(ids[2]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
-      raw
-        .prepare(
-          `UPDATE registers SET payload = (SELECT payload FROM registers
-             WHERE session_id = ? AND key = 'card') WHERE session_id = ? AND key = 'note'`,
-        )
-        .run(ids[0], ids[0]);
+      setBody(ids[2], bodyOf(ids[0]));
+      expect(codeOf(() => store.getSession(ids[2]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      // Session 1's fields swapped: "note" would read the card number.
+      const fields = other[7] as [string, unknown][];
+      const swapped = fields.map((f, i) => [fields[1 - i]![0], f[1]]);
+      setBody(ids[0], packValue([...other.slice(0, 7), swapped, other[8]]));
       expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
     } finally {
       raw.close();

@@ -34,14 +34,14 @@ function writeV1(path: string, id: string): void {
   db.close();
 }
 
-describe("schema 1 to 3", () => {
+describe("schema 1 to 4", () => {
   it("turns each stored expiry into the lifetime of the write that set it, keeping the expiry", () => {
     const path = join(dir, "v1.db");
     const id = testSessionId("old");
     writeV1(path, id);
     const store = openSqliteStore(path);
     try {
-      expect(SCHEMA_VERSION).toBe(3);
+      expect(SCHEMA_VERSION).toBe(4);
       const s = store.getSession(id)!;
       expect(s.lifetimes).toEqual([
         {
@@ -84,12 +84,14 @@ describe("schema 1 to 3", () => {
     }
     const raw = new Database(path, { readonly: true });
     try {
-      expect(raw.pragma("user_version", { simple: true })).toBe(3);
-      const stamps = raw
-        .prepare("SELECT origin, seq FROM register_stamps WHERE key = ? ORDER BY origin")
-        .all(EXP);
-      expect(stamps).toEqual([
+      expect(raw.pragma("user_version", { simple: true })).toBe(4);
+      // The lifetime of eu's write 2 was absorbed: eu's newest dot is the cart's again.
+      const dots = raw
+        .prepare("SELECT origin, seq FROM session_dots WHERE session_id = ? ORDER BY origin")
+        .all(id);
+      expect(dots).toEqual([
         { origin: "ap", seq: 1 },
+        { origin: "eu", seq: 1 },
         { origin: "us", seq: 1 },
       ]);
     } finally {
@@ -97,7 +99,7 @@ describe("schema 1 to 3", () => {
     }
   });
 
-  it("reopens a migrated database unchanged, and a fresh one starts at schema 2", () => {
+  it("reopens a migrated database unchanged, and a fresh one starts at the latest schema", () => {
     const path = join(dir, "v1-twice.db");
     const id = testSessionId("twice");
     writeV1(path, id);

@@ -57,6 +57,28 @@ export function writeTests<S extends Store>(ctx: ConformanceContext<S>): void {
       }
     });
 
+    it("reports the field writes its join rejected, batch order included", async () => {
+      await ctx.withStore((store) => {
+        const a = testDelta(id, testStamp("eu", 1, 5), { set: { x: 1, y: 1 } });
+        const b = testDelta(id, testStamp("us", 1, 3), { set: { x: 2, z: 2 } });
+        expect(store.applyDeltas([a])).toEqual({ rejectedFieldWrites: 0 });
+        // b's x is older than a's; its z is new.
+        expect(store.applyDeltas([b])).toEqual({ rejectedFieldWrites: 1 });
+        // A delta already recorded is skipped, so it loses nothing a second time.
+        expect(store.applyDeltas([b])).toEqual({ rejectedFieldWrites: 0 });
+        // Within a batch, a later delta meets what the earlier ones left.
+        const c = testDelta(id, testStamp("eu", 2, 9), { set: { y: 3 } });
+        const d = testDelta(id, testStamp("us", 2, 7), { set: { y: 4 } });
+        expect(store.applyDeltas([c, d])).toEqual({ rejectedFieldWrites: 1 });
+        expect(fieldValue(store.getSession(id), "y")).toBe(3);
+        // States count every losing register (b's x, a's y); a's x is the stored write itself.
+        expect(store.applyStates([b.session, a.session])).toEqual({ rejectedFieldWrites: 2 });
+        store.purgeSession(id);
+        const e = testDelta(id, testStamp("us", 3, 1), { set: { x: 5 } });
+        expect(store.applyDeltas([e])).toEqual({ rejectedFieldWrites: 0 });
+      });
+    });
+
     it("keeps an unset that is later than a set, whatever the arrival order", async () => {
       const set = testDelta(id, testStamp("eu", 1, 1), { set: { flash: "hello" } });
       const unset = testDelta(id, testStamp("us", 1, 2), { set: { flash: null } });

@@ -1,0 +1,36 @@
+import type Database from "better-sqlite3";
+import { isSecretRow, type StoredRow, sessionFromRows } from "./register-rows.ts";
+import { isSealed, type RowProtection } from "./row-protection.ts";
+import { sessionBody } from "./session-body.ts";
+import { sessionNewestDots } from "./session-dots.ts";
+
+/**
+ * The row step of schema version 4: packs each session's version 3 register rows into its
+ * `body`, and lists its newest dot per origin in `session_dots`.
+ *
+ * @remarks Secret payloads are opened with `protection` and the session's secret part is sealed
+ * again as a whole under the current key, bound to the session id. A session whose secret rows
+ * were all still plain in an encrypted store (encryption turned on, `reencrypt` not yet run)
+ * keeps its secret part plain, so it stays refused until `reencrypt({ adoptPlaintext })`, as
+ * before; one with any sealed row is sealed whole (never the other way: nothing sealed is ever
+ * written back in the clear). A sealed row the keyring cannot open throws its typed error and
+ * rolls the whole migration back.
+ */
+export function packSessionRows(db: Database.Database, protection: RowProtection): void {
+  const ids = db.prepare<[], { id: string }>("SELECT id FROM sessions ORDER BY id");
+  const rowsOf = db.prepare<[string], StoredRow>(
+    "SELECT key, kind, payload FROM registers WHERE session_id = ?",
+  );
+  const setBody = db.prepare<[Uint8Array, string]>("UPDATE sessions SET body = ? WHERE id = ?");
+  const addDot = db.prepare<[string, number, string]>(
+    "INSERT INTO session_dots (origin, seq, session_id) VALUES (?, ?, ?)",
+  );
+  for (const { id } of ids.all()) {
+    const rows = rowsOf.all(id);
+    const session = sessionFromRows(id, rows, protection, true);
+    const secrets = rows.filter((r) => isSecretRow(r.kind, r.key));
+    const allPlain = secrets.length > 0 && secrets.every((r) => !isSealed(r.payload));
+    setBody.run(sessionBody(session, protection, protection.encrypted && allPlain), id);
+    for (const [origin, seq] of sessionNewestDots(session)) addDot.run(origin, seq, id);
+  }
+}
