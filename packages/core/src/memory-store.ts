@@ -1,6 +1,6 @@
 import type { Delta } from "./delta.ts";
 import { digestSessions } from "./digest.ts";
-import { stampDot } from "./dot.ts";
+import { type Dot, stampDot } from "./dot.ts";
 import { type PurgedId, type PurgedPage, peerLacksPurge } from "./purged.ts";
 import { type FieldRegister, registerStamps } from "./register.ts";
 import { effectiveExpiry, mergeSession, type SessionState, sessionStamps } from "./session.ts";
@@ -64,6 +64,10 @@ export class MemoryStore implements Store {
 
   versionVector(): VersionVector {
     return this.vv.clone();
+  }
+
+  holds(dot: Dot): boolean {
+    return this.vv.has(dot);
   }
 
   mergeVersionVector(vv: VersionVector): void {

@@ -1,4 +1,5 @@
 import type { Delta } from "./delta.ts";
+import type { Dot } from "./dot.ts";
 import { compareHlc } from "./hlc.ts";
 import type { PurgedId, PurgedPage } from "./purged.ts";
 import { registerOrder } from "./register.ts";
@@ -82,6 +83,12 @@ export interface Store {
   sessionsOfUser(userId: string): string[];
   /** A copy of the version vector: every write this store holds the effect of. */
   versionVector(): VersionVector;
+  /**
+   * Whether the version vector covers `dot`, without copying it.
+   *
+   * @remarks Same answer as `versionVector().has(dot)`; for per-write checks on hot paths.
+   */
+  holds(dot: Dot): boolean;
   /** Records that this store now holds every write `vv` covers (after a complete sync round). */
   mergeVersionVector(vv: VersionVector): void;
   /**

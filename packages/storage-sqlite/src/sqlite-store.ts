@@ -1,6 +1,7 @@
 import {
   type ClockHighWater,
   type Delta,
+  type Dot,
   digestSessions,
   type JoinReport,
   type MissingPage,
@@ -241,6 +242,10 @@ export class SqliteStore implements Store {
 
   versionVector(): VersionVector {
     return this.vv.clone();
+  }
+
+  holds(dot: Dot): boolean {
+    return this.vv.has(dot);
   }
 
   mergeVersionVector(other: VersionVector): void {

@@ -60,6 +60,14 @@ export function durabilityTests<S extends Store>(ctx: ConformanceContext<S>): vo
         store.close();
         store = await reopen(store);
         expect(store.versionVector().toString()).toBe("ap:0+5-6,eu:3,us:0+2-2");
+        // `holds` answers from the same vector, gaps included.
+        expect([1, 2, 3].map((seq) => store.holds({ origin: "us", seq }))).toEqual([
+          false,
+          true,
+          false,
+        ]);
+        expect(store.holds({ origin: "eu", seq: 3 })).toBe(true);
+        expect(store.holds({ origin: "nowhere", seq: 1 })).toBe(false);
         expect(fieldValue(store.getSession(a), "cart")).toEqual([2]);
       } finally {
         store.close();
