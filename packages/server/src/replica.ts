@@ -5,6 +5,7 @@ import {
   type Delta,
   type Dot,
   HybridClock,
+  type JoinReport,
   mergeSession,
   type Rng,
   type Scheduler,
@@ -17,7 +18,7 @@ import {
   sessionStamps,
   sessionStatus,
 } from "@meridian/core";
-import { lostFieldWrites } from "./operation-counters.ts";
+import { PendingBatch, type RemoteApplyResult } from "./pending-batch.ts";
 
 /** Options of a {@link Replica}. */
 export interface ReplicaOptions {
@@ -58,24 +59,7 @@ export function mayHaveLostCommits(mark: string | undefined, bootId: string | un
   return bootId === undefined || previousBoot === "" || previousBoot !== bootId;
 }
 
-/** Local writes of one tick waiting for their shared commit. */
-interface PendingBatch {
-  readonly deltas: Delta[];
-  /** Each written session as it stands after the batch's writes so far. */
-  readonly overlay: Map<string, SessionState>;
-  readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[];
-  readonly firstSeq: number;
-}
-
-/** What applying remote writes did. */
-export interface RemoteApplyResult {
-  /** Dots now held durably (newly applied or already held): these may be acknowledged. */
-  readonly held: Dot[];
-  /** Writes refused because their clock was too far ahead; anti-entropy retries them. */
-  readonly refusedSkew: number;
-  /** Field writes among the new ones that arrived older than the stored value (LWW losers). */
-  readonly lostWrites: number;
-}
+export type { RemoteApplyResult } from "./pending-batch.ts";
 
 /**
  * One region's replica: the store, the hybrid logical clock and the node's identity.
@@ -150,37 +134,36 @@ export class Replica {
    * Applies a client write locally and durably; resolves with the delta to replicate once the
    * write is committed.
    *
-   * @remarks Group commit: writes made in the same tick share one store transaction (one fsync),
-   * planned against the state that includes the writes before them in the batch. Nothing is
-   * pushed to peers before its commit, so a crash can never make this node reuse a dot a peer
-   * already holds. If the commit fails, every write of the batch fails and their sequence
-   * numbers are given back, so the origin's sequence keeps no hole.
+   * @remarks Group commit: writes made in the same tick, and remote writes received in it (see
+   * {@link Replica.applyRemote}), share one store transaction (one fsync), each local write
+   * planned against the state that includes the local writes before it in the batch. Nothing is pushed to peers before
+   * its commit, so a crash can never make this node reuse a dot a peer already holds. If the
+   * commit fails, every write of the batch fails and their sequence numbers are given back, so
+   * the origin's sequence keeps no hole.
    * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError (synchronously checked,
    * returned as a rejected promise)
    */
   write(id: string, write: SessionWrite): Promise<{ delta: Delta; state: SessionState }> {
-    let batch = this.batch;
-    if (batch === undefined) {
-      batch = { deltas: [], overlay: new Map(), waiters: [], firstSeq: this.seq + 1 };
-      this.batch = batch;
-      this.scheduler.after(0, () => this.commit());
-    }
-    const joined = write.op === "delete" ? pendingDelete(batch, id) : undefined;
+    const batch = this.openBatch();
+    const joined = write.op === "delete" ? batch.localDelete(id) : undefined;
     if (joined !== undefined) {
       // A second delete in the same group commit joins the first instead of failing: deleting a
       // deleted session is not an error (found by the simulator).
-      const state = batch.overlay.get(id)!;
+      const state = batch.pending(id, () => undefined)!;
       return new Promise((resolve, reject) => {
-        batch.waiters.push({ resolve: () => resolve({ delta: joined, state }), reject });
+        batch.onCommit(() => resolve({ delta: joined, state }), reject);
       });
     }
     let current: SessionState | undefined;
     let fragment: SessionState;
     let stamp: Stamp;
     try {
-      current = batch.overlay.get(id) ?? this.store.getSession(id);
-      // Purging deletes a session's rows: only an absent one can have been purged.
-      if (current === undefined && this.store.wasPurged(id)) throw new SessionDeletedError(id);
+      current = batch.pending(id, () => {
+        const stored = this.store.getSession(id);
+        // Purging deletes a session's rows: only an absent one can have been purged.
+        if (stored === undefined && this.store.wasPurged(id)) throw new SessionDeletedError(id);
+        return stored;
+      });
       const hlc = this.hlc.now();
       stamp = { hlc, seq: this.seq + 1 };
       fragment = planWrite(current, write, stamp, Math.max(hlc.wall, this.now()), id);
@@ -190,11 +173,21 @@ export class Replica {
     this.seq = stamp.seq;
     const delta: Delta = { dot: { origin: this.nodeId, seq: stamp.seq }, session: fragment };
     const state = current === undefined ? fragment : mergeSession(current, fragment);
-    batch.overlay.set(id, state);
-    batch.deltas.push(delta);
+    batch.addLocal(delta, state);
     return new Promise((resolve, reject) => {
-      batch.waiters.push({ resolve: () => resolve({ delta, state }), reject });
+      batch.onCommit(() => resolve({ delta, state }), reject);
     });
+  }
+
+  /** The batch of the current tick, opened (and its commit scheduled) on first use. */
+  private openBatch(): PendingBatch {
+    let batch = this.batch;
+    if (batch === undefined) {
+      batch = new PendingBatch(this.seq + 1);
+      this.batch = batch;
+      this.scheduler.after(0, () => this.commit());
+    }
+    return batch;
   }
 
   /** Commits the writes of the current tick in one transaction and settles their promises. */
@@ -202,25 +195,31 @@ export class Replica {
     const batch = this.batch;
     this.batch = undefined;
     if (batch === undefined) return;
+    let report: JoinReport;
     try {
-      this.store.applyDeltas(batch.deltas, this.hlc.highWater());
+      report = this.store.applyDeltas(batch.deltas(), this.hlc.highWater());
     } catch (e) {
       this.seq = batch.firstSeq - 1;
-      for (const w of batch.waiters) w.reject(e);
+      batch.failed(e);
       return;
     }
-    for (const w of batch.waiters) w.resolve();
+    batch.committed(report.rejectedFieldWrites);
   }
 
   /**
-   * Applies writes pushed by a peer in one transaction. Writes stamped too far in the future are
-   * refused (not recorded, so anti-entropy fetches them again once the clocks allow).
+   * Applies writes pushed by a peer: they join the current tick's group commit, and the promise
+   * resolves once that commit is durable (rejects: it failed, and none of them may be
+   * acknowledged). Writes stamped too far in the future are refused (not recorded, so
+   * anti-entropy fetches them again once the clocks allow).
+   *
+   * @remarks They take effect at the commit, after the tick's local writes (which are planned
+   * without them; see {@link PendingBatch}). A write already held (or already in the batch) is
+   * held again, not applied twice, and not counted as a last-writer-wins loss a second time.
    */
-  applyRemote(deltas: readonly Delta[]): RemoteApplyResult {
-    const accepted: Delta[] = [];
+  applyRemote(deltas: readonly Delta[]): Promise<RemoteApplyResult> {
+    const held: Dot[] = [];
     let refusedSkew = 0;
-    let lostWrites = 0;
-    const held = this.store.versionVector();
+    const batch = this.openBatch();
     for (const d of deltas) {
       const newest = newestStamp(d.session);
       if (newest !== undefined) {
@@ -234,30 +233,39 @@ export class Replica {
           throw e;
         }
       }
-      // Counted for writes new to this node only, so a redelivery is not a second loss.
-      if (!held.has(d.dot))
-        lostWrites += lostFieldWrites(this.store.getSession(d.session.id), d.session);
-      accepted.push(d);
+      held.push(d.dot);
+      if (this.store.holds(d.dot) || batch.hasRemote(d.dot)) continue;
+      batch.addRemote(d);
     }
-    if (accepted.length > 0) this.store.applyDeltas(accepted, this.hlc.highWater());
-    return { held: accepted.map((d) => d.dot), refusedSkew, lostWrites };
+    return new Promise((resolve, reject) =>
+      batch.onCommit(
+        () => resolve({ held, refusedSkew, lostWrites: batch.takeLostWrites() }),
+        reject,
+      ),
+    );
   }
 
   /**
-   * How many field writes in `states` are older than what this node stores: writes that lost a
-   * last-writer-wins race here. For fragments of writes new to this node (anti-entropy chunks).
-   */
-  lostWrites(states: readonly SessionState[]): number {
-    let lost = 0;
-    for (const s of states) lost += lostFieldWrites(this.store.getSession(s.id), s);
-    return lost;
-  }
-
-  /**
-   * Joins state fragments from anti-entropy or repair. Returns how many were refused for clock
-   * skew; a caller must then not claim the sender's version vector.
+   * Joins state fragments from repair. Returns how many were refused for clock skew; a caller
+   * must then not claim the sender's version vector.
    */
   applyStates(states: readonly SessionState[]): number {
+    return this.joinStates(states).refused;
+  }
+
+  /**
+   * Joins the fragments of an anti-entropy chunk, like {@link Replica.applyStates}, and counts
+   * their field writes that are older than what this node stores: writes that lost a
+   * last-writer-wins race here (a round carries only writes new to this node).
+   *
+   * @remarks The count comes from the store's join itself (its {@link JoinReport}), so no
+   * session is read twice.
+   */
+  applyChunk(states: readonly SessionState[]): { refused: number; lostWrites: number } {
+    return this.joinStates(states);
+  }
+
+  private joinStates(states: readonly SessionState[]): { refused: number; lostWrites: number } {
     const accepted: SessionState[] = [];
     for (const s of states) {
       const newest = newestStamp(s);
@@ -271,11 +279,12 @@ export class Replica {
       }
       accepted.push(s);
     }
+    let lostWrites = 0;
     if (accepted.length > 0) {
-      this.store.applyStates(accepted);
+      lostWrites = this.store.applyStates(accepted).rejectedFieldWrites;
       this.store.saveClock(this.hlc.highWater());
     }
-    return states.length - accepted.length;
+    return { refused: states.length - accepted.length, lostWrites };
   }
 
   /**
@@ -290,11 +299,6 @@ export class Replica {
   status(state: SessionState | undefined): ReturnType<typeof sessionStatus> {
     return sessionStatus(state, this.now());
   }
-}
-
-/** The delete of session `id` already waiting in `batch`, if any. */
-function pendingDelete(batch: PendingBatch, id: string): Delta | undefined {
-  return batch.deltas.find((d) => d.session.id === id && d.session.deleted !== undefined);
 }
 
 /** The greatest stamp in a state, if any. */

@@ -12,7 +12,7 @@ import {
   type VersionVector,
 } from "@meridian/core";
 import { LagWindow } from "./lag-window.ts";
-import { isWholeWrite, newestStamp, type Replica } from "./replica.ts";
+import { isWholeWrite, newestStamp, type RemoteApplyResult, type Replica } from "./replica.ts";
 
 /** Tuning of the replication loop. */
 export interface ReplicatorOptions {
@@ -123,6 +123,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   }>();
   /** The latest version vector each other region sent us, by region (latest incarnation). */
   private readonly knownVectors = new Map<string, { nodeId: string; vv: VersionVector }>();
+  /** Dots durably applied and not yet acknowledged, by the link their writes came in on. */
+  private readonly pendingAcks = new Map<PeerLink, Dot[]>();
   /** The latest sync round served on each link (rounds of one requester only grow). */
   private readonly lastServed = new WeakMap<PeerLink, number>();
   private nextRound = 1;
@@ -287,7 +289,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
 
   /** Resolves true as soon as the local store holds `dot`, false after `timeoutMs`. */
   waitForDot(dot: Dot, timeoutMs: number): Promise<boolean> {
-    if (this.replica.store.versionVector().has(dot)) return Promise.resolve(true);
+    if (this.replica.store.holds(dot)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const entry = {
         dot,
@@ -398,34 +400,72 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     if (peer.needsSync) this.requestSync(peerId);
   }
 
+  /**
+   * Joins pushed writes into the current tick's group commit and acknowledges them once it is
+   * durable; a failed commit acknowledges nothing and closes the link (the peer's next round
+   * fetches what is missing).
+   */
   private onDeltas(link: PeerLink, deltas: readonly Delta[], sentWall: number): void {
     const whole = deltas.filter(isWholeWrite);
     if (whole.length !== deltas.length) {
       link.close(4400, "deltas must each hold one whole write");
       return;
     }
-    const { held, refusedSkew, lostWrites } = this.replica.applyRemote(whole);
+    this.replica.applyRemote(whole).then(
+      (result) => this.onRemoteApplied(link, whole, sentWall, result),
+      (e: unknown) => {
+        this.emit("fault", link.peerId, e);
+        link.close(1011, "applying deltas failed");
+      },
+    );
+  }
+
+  private onRemoteApplied(
+    link: PeerLink,
+    deltas: readonly Delta[],
+    sentWall: number,
+    { held, refusedSkew, lostWrites }: RemoteApplyResult,
+  ): void {
     if (refusedSkew > 0) this.emit("skew-refused", link.peerId, refusedSkew);
     if (lostWrites > 0) this.emit("lww-lost", lostWrites);
-    if (held.length > 0) {
-      link.send({ type: "ack", dots: held });
-      // Lag of each write: from its origin's clock to durably applied here.
-      const now = this.replica.now();
-      const peer = this.peers.get(link.peerId);
-      let worst = Math.max(0, now - sentWall);
-      const lags: number[] = [];
-      for (const d of whole) {
-        const stamp = newestStamp(d.session);
-        if (stamp === undefined) continue;
-        const one = Math.max(0, now - stamp.hlc.wall);
-        peer?.lags.add(one);
-        lags.push(one);
-        if (one > worst) worst = one;
-      }
-      if (peer) peer.lagMs = worst;
-      this.emit("applied", link.peerId, lags);
-      this.resolveDotWaiters();
+    if (held.length === 0) return;
+    this.ack(link, held);
+    // Lag of each write: from its origin's clock to durably applied here.
+    const now = this.replica.now();
+    const peer = this.peers.get(link.peerId);
+    let worst = Math.max(0, now - sentWall);
+    const lags: number[] = [];
+    for (const d of deltas) {
+      const stamp = newestStamp(d.session);
+      if (stamp === undefined) continue;
+      const one = Math.max(0, now - stamp.hlc.wall);
+      peer?.lags.add(one);
+      lags.push(one);
+      if (one > worst) worst = one;
     }
+    if (peer) peer.lagMs = worst;
+    this.emit("applied", link.peerId, lags);
+    this.resolveDotWaiters();
+  }
+
+  /**
+   * Acknowledges `dots` on `link`, together with the other dots of the same commit: every
+   * `deltas` message of one tick settles in the same round of microtasks, and one `ack` per
+   * link follows them.
+   */
+  private ack(link: PeerLink, dots: readonly Dot[]): void {
+    let pending = this.pendingAcks.get(link);
+    if (pending === undefined) {
+      if (this.pendingAcks.size === 0) queueMicrotask(() => this.sendAcks());
+      pending = [];
+      this.pendingAcks.set(link, pending);
+    }
+    for (const dot of dots) pending.push(dot);
+  }
+
+  private sendAcks(): void {
+    for (const [link, dots] of this.pendingAcks) link.send({ type: "ack", dots });
+    this.pendingAcks.clear();
   }
 
   private onAck(peerId: string, dots: readonly Dot[]): void {
@@ -569,10 +609,9 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const r = this.receiveChunk(link, round, index);
     if (r === undefined) return;
     r.sessions += sessions.length;
-    // A round carries only what this node lacked: every field write in it is new here.
-    const lost = this.replica.lostWrites(sessions);
-    if (lost > 0) this.emit("lww-lost", lost);
-    if (this.replica.applyStates(sessions) > 0) {
+    const { refused, lostWrites } = this.replica.applyChunk(sessions);
+    if (lostWrites > 0) this.emit("lww-lost", lostWrites);
+    if (refused > 0) {
       r.refused = true;
       this.emit("skew-refused", link.peerId, 1);
     }

@@ -148,6 +148,8 @@ describe("replication metrics", () => {
         deltas: [remoteWrite("us-peer", 2, now + 3_600_000)],
         sent: sentAt,
       });
+      // Acknowledged once the tick's group commit is durable.
+      await waitFor(() => sent.length > 0, "the ack");
       expect(sent).toEqual(["ack"]);
       const text = await n.metrics.render();
       expect(series(text, "meridian_deltas_applied_total", { peer: "us-peer" })).toBe(1);
@@ -164,6 +166,7 @@ describe("replication metrics", () => {
         deltas: [remoteWrite("us-peer", 3, now)],
         sent: sentAt,
       });
+      await waitFor(() => sent.length > 1, "the second ack");
       const after = await n.metrics.render();
       expect(series(after, "meridian_deltas_applied_total", { peer: "us-peer" })).toBe(1);
       expect(series(after, "meridian_peer_messages_received_total", { type: "deltas" })).toBe(2);

@@ -25,12 +25,12 @@ describe("last-writer-wins losses", () => {
     // eu's write is made after us's (a later hybrid-clock stamp), so us's arrives as the loser.
     eu.hlc.receive(olderStamp(older));
     const { delta: newer } = await eu.write(ID, { op: "create", data: value(2), ttlMs: 60_000 });
-    expect(eu.applyRemote([older]).lostWrites).toBe(1);
+    expect((await eu.applyRemote([older])).lostWrites).toBe(1);
     // Delivered again: already held, not a second loss.
-    expect(eu.applyRemote([older]).lostWrites).toBe(0);
+    expect((await eu.applyRemote([older])).lostWrites).toBe(0);
     // The newer write arriving at us overwrites: nothing lost there.
-    expect(us.applyRemote([newer]).lostWrites).toBe(0);
-    expect(eu.lostWrites([older.session])).toBe(1);
+    expect((await us.applyRemote([newer])).lostWrites).toBe(0);
+    expect(eu.applyChunk([older.session]).lostWrites).toBe(1);
   });
 });
 

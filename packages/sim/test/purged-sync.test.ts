@@ -60,11 +60,11 @@ describe("anti-entropy carries purged ids", () => {
     const kept = "kept-session-00001";
     for (const id of [...gone, kept]) {
       const { delta } = await settle(eu.replica.write(id, create(1)));
-      us.replica.applyRemote([delta]);
+      await settle(us.replica.applyRemote([delta]));
     }
     for (const id of gone) {
       const { delta } = await settle(eu.replica.write(id, { op: "delete" }));
-      us.replica.applyRemote([delta]);
+      await settle(us.replica.applyRemote([delta]));
       eu.replica.store.purgeSession(id);
     }
 

@@ -1,0 +1,140 @@
+import {
+  type ClockHighWater,
+  type Delta,
+  type JoinReport,
+  MemoryStore,
+  type PeerLink,
+  type PeerMessage,
+  packValue,
+} from "@meridian/core";
+import { Replica, Replicator } from "@meridian/server";
+import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
+import { describe, expect, it } from "vitest";
+
+/** A link that keeps what is sent on it and whether it was closed. */
+class HandLink implements PeerLink {
+  readonly sent: PeerMessage[] = [];
+  closedWith: number | undefined;
+  constructor(
+    readonly peerId: string,
+    readonly region: string,
+  ) {}
+  send(message: PeerMessage): boolean {
+    this.sent.push(message);
+    return true;
+  }
+  close(code: number): void {
+    this.closedWith = code;
+  }
+  acks(): string[] {
+    return this.sent.flatMap((m) =>
+      m.type === "ack" ? [m.dots.map((d) => `${d.origin}:${d.seq}`).join()] : [],
+    );
+  }
+}
+
+/** A memory store that records each `applyDeltas` call and can be told to fail the next one. */
+class RecordingStore extends MemoryStore {
+  readonly commits: number[] = [];
+  failNext = false;
+  override applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("disk full");
+    }
+    this.commits.push(deltas.length);
+    return super.applyDeltas(deltas, clock);
+  }
+}
+
+function node(region: string, scheduler: VirtualScheduler, store = new MemoryStore()) {
+  const replica = new Replica({
+    store,
+    clock: new VirtualClock(scheduler),
+    rng: SimRandom.derive(7, region),
+    scheduler,
+    region,
+  });
+  const replicator = new Replicator(replica, scheduler, { syncIntervalMs: 60_000 });
+  return { replica, replicator };
+}
+
+const create = (x: number) => ({
+  op: "create" as const,
+  data: new Map([["x", packValue(x)]]),
+  ttlMs: null,
+});
+const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
+
+describe("remote writes join the group commit of their tick", () => {
+  async function setup() {
+    const scheduler = new VirtualScheduler();
+    let t = 0;
+    const settle = async <T>(p: Promise<T>): Promise<T> => {
+      t += 1;
+      await scheduler.runUntil(t);
+      return p;
+    };
+    const eu = node("eu", scheduler);
+    const store = new RecordingStore();
+    const us = node("us", scheduler, store);
+    const pushed: Delta[] = [];
+    for (const id of ["pushed-session-0001", "pushed-session-0002"]) {
+      pushed.push((await settle(eu.replica.write(id, create(1)))).delta);
+    }
+    const link = new HandLink(eu.replica.nodeId, "eu");
+    const deliver = (deltas: Delta[]) =>
+      us.replicator.receive(link, {
+        type: "deltas",
+        deltas,
+        sent: { wall: 0, logical: 0, node: eu.replica.nodeId },
+      });
+    return { settle, eu, us, store, pushed, link, deliver };
+  }
+
+  it("commits the tick's pushed and local writes once, and acknowledges only after it", async () => {
+    const { settle, us, store, pushed, link, deliver } = await setup();
+    const [a, b] = pushed as [Delta, Delta];
+    deliver([a]);
+    deliver([b]);
+    const local = us.replica.write("local-session-00002", create(2));
+    expect(link.acks()).toEqual([]);
+    expect(us.replica.store.holds(a.dot)).toBe(false);
+
+    await settle(local);
+    expect(store.commits).toEqual([3]);
+    // One ack for the messages of the tick, sent once the commit holds both writes.
+    expect(link.acks()).toEqual([[a, b].map(dotText).join()]);
+    expect([a, b].every((d) => us.replica.store.holds(d.dot))).toBe(true);
+  });
+
+  it("plans a local write without the tick's pushed writes: deleting a session being deleted succeeds", async () => {
+    const { settle, us, pushed, deliver, eu } = await setup();
+    const [a] = pushed as [Delta, Delta];
+    deliver([a]);
+    await settle(Promise.resolve());
+    const { delta: remoteDelete } = await settle(eu.replica.write(a.session.id, { op: "delete" }));
+    deliver([remoteDelete]);
+    const { state } = await settle(us.replica.write(a.session.id, { op: "delete" }));
+    expect(state.deleted).toBeDefined();
+    expect(us.replica.store.holds(remoteDelete.dot)).toBe(true);
+    expect(us.replica.get(a.session.id)?.deleted).toBeDefined();
+  });
+
+  it("acknowledges nothing of a failed commit, fails its local writes and closes the link", async () => {
+    const { settle, us, store, pushed, link, deliver } = await setup();
+    const faults: unknown[] = [];
+    us.replicator.on("fault", (_peer, e) => faults.push(e));
+    deliver(pushed);
+    const local = us.replica.write("local-session-00001", create(3)).catch((e: unknown) => e);
+    store.failNext = true;
+    expect(await settle(local)).toMatchObject({ message: "disk full" });
+    expect(link.acks()).toEqual([]);
+    expect(link.closedWith).toBe(1011);
+    expect(faults).toHaveLength(1);
+    expect(pushed.some((d) => us.replica.store.holds(d.dot))).toBe(false);
+    // The sequence number of the failed local write is given back.
+    const again = await settle(us.replica.write("local-session-00001", create(4)));
+    expect(again.delta.dot.seq).toBe(1);
+  });
+});
