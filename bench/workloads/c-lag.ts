@@ -1,4 +1,6 @@
+import type { BenchNode } from "../lib/bench-node.ts";
 import { startCluster } from "../lib/cluster.ts";
+import { cpuSeconds } from "../lib/proc.ts";
 import { clusterView } from "../lib/cluster.ts";
 import type { BenchContext, Workload } from "../lib/context.ts";
 import { type Section, table } from "../lib/report.ts";
@@ -41,6 +43,8 @@ interface LagRun {
   readonly all: Buckets;
   /** Worst node's event-loop delay p99 and max over the measured phase, ms. */
   readonly loop: { p99: number; max: number };
+  /** CPU time of the three nodes together over the measured phase, per write offered, µs. */
+  readonly cpuPerWriteUs: number;
 }
 
 /** Offers `rate` writes/s for `seconds`; resolves to the client-side outcome. */
@@ -92,8 +96,10 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
     await sleep(1000);
     const before = await Promise.all(cluster.nodes.map(lagBuckets));
     const views = await Promise.all(cluster.nodes.map(clusterView));
+    const cpuBefore = nodesCpu(cluster.nodes);
     const outcome = await offer(clients, rate, ctx.sizes.lagSeconds, `lag${rate}`);
     await sleep(1000);
+    const cpuPerWriteUs = ((nodesCpu(cluster.nodes) - cpuBefore) / outcome.total) * 1e6;
     // Read before the lag scrape: every scrape resets the event-loop window.
     const loops = await Promise.all(cluster.nodes.map(loopDelay));
     const after = await Promise.all(cluster.nodes.map(lagBuckets));
@@ -116,11 +122,16 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
       p99: Math.max(...loops.map((l) => l.p99)),
       max: Math.max(...loops.map((l) => l.max)),
     };
-    return { rate, ...outcome, links, all: bucketSum(deltas), loop };
+    return { rate, ...outcome, links, all: bucketSum(deltas), loop, cpuPerWriteUs };
   } finally {
     for (const c of clients) c.close();
     await cluster.close();
   }
+}
+
+/** CPU seconds the nodes' processes have used so far, together. */
+function nodesCpu(nodes: readonly BenchNode[]): number {
+  return nodes.reduce((sum, n) => sum + cpuSeconds(n.pid), 0);
 }
 
 const p99 = (r: LagRun) => bucketQuantile(r.all, 0.99);
@@ -141,6 +152,7 @@ function describeRun(r: LagRun): string[] {
     "",
     `Writes applied within 10 ms: ${dec(100 * shareAtMost(r.all, 0.01), 2)}%. Event-loop delay of the`,
     `busiest node over the phase (monitorEventLoopDelay): p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms.`,
+    `CPU time of the three nodes (user + system, /proc) over the phase: ${int(r.cpuPerWriteUs)} µs per write.`,
     "",
   ];
 }
@@ -158,7 +170,7 @@ export const replicationLag: Workload = {
       const r = await pacedRun(ctx, rate);
       runs.push(r);
       ctx.log(
-        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms; event-loop delay p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms`,
+        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms; event-loop delay p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms; nodes' CPU ${int(r.cpuPerWriteUs)} µs/write`,
       );
     }
     const [high, low] = runs as [LagRun, LagRun];
