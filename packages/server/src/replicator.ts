@@ -12,7 +12,9 @@ import {
   type VersionVector,
 } from "@meridian/core";
 import { LagWindow } from "./lag-window.ts";
+import { deltaSize, MAX_MESSAGE_BYTES, takeBatch } from "./message-batching.ts";
 import { isWholeWrite, newestStamp, type RemoteApplyResult, type Replica } from "./replica.ts";
+import { SyncServing } from "./sync-serving.ts";
 
 /** Tuning of the replication loop. */
 export interface ReplicatorOptions {
@@ -135,6 +137,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   private readonly batchSize: number;
   private readonly syncIntervalMs: number;
   private readonly syncPageSize: number;
+  private readonly serving: SyncServing;
 
   constructor(
     readonly replica: Replica,
@@ -146,6 +149,13 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     this.batchSize = options.batchSize ?? 500;
     this.syncIntervalMs = options.syncIntervalMs ?? 5_000;
     this.syncPageSize = options.syncPageSize ?? 1_000;
+    this.serving = new SyncServing({
+      store: replica.store,
+      scheduler,
+      pageSize: this.syncPageSize,
+      onFault: (link, e) => this.emit("fault", link.peerId, e),
+      stopped: () => this.stopped,
+    });
     this.scheduleSync();
   }
 
@@ -320,7 +330,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
         if (message.round <= (this.lastServed.get(link) ?? 0)) return;
         this.lastServed.set(link, message.round);
         this.knownVectors.set(link.region, { nodeId: link.peerId, vv: message.vv });
-        this.serveSync(link, message.round, message.vv);
+        this.serving.serve(link, message.round, message.vv);
         return;
       case "sync-chunk":
         this.onSyncChunk(link, message.round, message.index, message.sessions);
@@ -533,73 +543,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     }
   }
 
-  /**
-   * Streams what the requester lacks, a page per tick so the event loop keeps breathing: first
-   * the session fragments, then the purged ids, then `sync-done` with the vector snapshotted
-   * before either.
-   *
-   * @remarks Purged ids go to a requester whose vector lacks the dot of the purged tombstone's
-   * delete (see `peerLacksPurge`): in practice a new node id, such as a node restarted on a
-   * wiped disk, since every other node held the delete before it was purged. This keeps the
-   * invariant that a vector holding a delete's dot comes with the tombstone or the purge, which
-   * is what lets the requester merge the snapshot. They are read after the sessions, so a
-   * tombstone this node purges while the round is served is sent one way or the other.
-   */
-  private serveSync(link: PeerLink, round: number, theirs: VersionVector): void {
-    const snapshot = this.replica.store.versionVector();
-    let index = 0;
-    const after = (cursor: string | undefined) => (cursor !== undefined ? { after: cursor } : {});
-    const fail = (e: unknown) => {
-      // A store failure ends this round for this peer only; the requester retries later.
-      this.emit("fault", link.peerId, e);
-      link.close(1011, "sync failed");
-    };
-    const purgedPage = (cursor: string | undefined) => {
-      if (this.stopped) return;
-      try {
-        const { purged, next } = this.replica.store.extractPurged(theirs, {
-          limit: this.syncPageSize,
-          ...after(cursor),
-        });
-        while (purged.length > 0) {
-          const chunk = takeBatch(purged, purged.length, MAX_MESSAGE_BYTES, purgedSize);
-          if (!link.send({ type: "sync-purged", round, index, purged: chunk })) return;
-          index += 1;
-        }
-        if (next === null) {
-          link.send({ type: "sync-done", round, chunks: index, vv: snapshot });
-          return;
-        }
-        this.scheduler.after(0, () => purgedPage(next));
-      } catch (e) {
-        fail(e);
-      }
-    };
-    const sessionPage = (cursor: string | undefined) => {
-      if (this.stopped) return;
-      try {
-        const { sessions, next } = this.replica.store.extractMissing(theirs, {
-          limit: this.syncPageSize,
-          ...after(cursor),
-        });
-        // Chunks are bounded in bytes as well as sessions, so no frame outgrows the peer's limit.
-        while (sessions.length > 0) {
-          const chunk = takeBatch(sessions, sessions.length, MAX_MESSAGE_BYTES, estimateSize);
-          if (!link.send({ type: "sync-chunk", round, index, sessions: chunk })) return;
-          index += 1;
-        }
-        if (next === null) {
-          purgedPage(undefined);
-          return;
-        }
-        this.scheduler.after(0, () => sessionPage(next));
-      } catch (e) {
-        fail(e);
-      }
-    };
-    sessionPage(undefined);
-  }
-
   private onSyncChunk(
     link: PeerLink,
     round: number,
@@ -692,51 +635,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       this.scheduleSync();
     });
   }
-}
-
-/** Bound on the estimated size of one deltas, sync-chunk or sync-purged message. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-
-/**
- * Removes and returns the first items of `queue`: at most `count`, and no more than `maxBytes` by
- * the estimate `sizeOf`, but always at least one.
- */
-function takeBatch<T>(
-  queue: T[],
-  count: number,
-  maxBytes: number,
-  sizeOf: (item: T) => number,
-): T[] {
-  let bytes = 0;
-  let n = 0;
-  while (n < queue.length && n < count) {
-    const size = sizeOf(queue[n]!);
-    if (n > 0 && bytes + size > maxBytes) break;
-    bytes += size;
-    n += 1;
-  }
-  return queue.splice(0, n);
-}
-
-/** An upper bound of a purged id's encoded size. */
-function purgedSize(p: PurgedId): number {
-  return 16 + p.id.length + (p.dot === null ? 0 : 16 + p.dot.origin.length);
-}
-
-/** A cheap upper-ish estimate of a delta's encoded size. */
-function deltaSize(d: Delta): number {
-  return estimateSize(d.session);
-}
-
-/** A cheap upper-ish estimate of a session fragment's encoded size. */
-function estimateSize(s: SessionState): number {
-  let bytes = 64 + s.id.length;
-  for (const [name, reg] of s.fields) {
-    bytes += name.length + 48;
-    bytes +=
-      reg.kind === "value" ? (reg.value?.length ?? 0) : reg.update.length + 40 * reg.stamps.length;
-  }
-  return bytes;
 }
 
 function dotKey(d: Dot): string {
