@@ -6,6 +6,7 @@ import { forEachConcurrently } from "../lib/closed-loop.ts";
 import { type ClusterView, clusterView, startCluster } from "../lib/cluster.ts";
 import type { BenchContext, Workload } from "../lib/context.ts";
 import type { Section } from "../lib/report.ts";
+import { cpuSeconds } from "../lib/proc.ts";
 import { sdkDriver } from "../lib/session-drivers.ts";
 import { benchId, sessionFields } from "../lib/session-shape.ts";
 import { bytes, dec, int, sleep } from "../lib/stats.ts";
@@ -126,6 +127,7 @@ export const partition: Workload = {
       const missing = encodedSize(euIds, euView.nodeId) + 2 * encodedSize(apIds, apView.nodeId);
       const total = () => [...cluster.proxies.values()].reduce((a, p) => a + p.bytes, 0);
       const before = total();
+      const cpuBefore = cluster.nodes.map((n) => cpuSeconds(n.pid));
       const healed = performance.now();
       for (const proxy of cluster.proxies.values()) proxy.heal();
       let reconnectSeconds = Number.NaN;
@@ -142,6 +144,10 @@ export const partition: Workload = {
       }, CONVERGE_TIMEOUT_MS);
       const seconds = (performance.now() - healed) / 1000;
       const sent = total() - before;
+      const cpu = cluster.nodes.map((n, i) => cpuSeconds(n.pid) - cpuBefore[i]!);
+      const cpuText = cluster.nodes
+        .map((n, i) => `${n.options.region} ${dec(cpu[i]!, 1)} s`)
+        .join(", ");
       if (converged) {
         const spot = [euIds[0]!, euIds[half - 1]!, apIds[0]!, apIds[apIds.length - 1]!];
         for (const node of cluster.nodes) {
@@ -155,7 +161,7 @@ export const partition: Workload = {
       const held = views.map((v) => `${v.region} ${int(v.sessionCount ?? Number.NaN)}`).join(", ");
       ctx.log(
         converged
-          ? `  converged in ${dec(seconds, 2)} s (links back after ${dec(reconnectSeconds, 2)} s); ${bytes(sent)} sent for ${bytes(missing)} missing (${dec(sent / missing, 2)}×)`
+          ? `  converged in ${dec(seconds, 2)} s (links back after ${dec(reconnectSeconds, 2)} s); ${bytes(sent)} sent for ${bytes(missing)} missing (${dec(sent / missing, 2)}×); nodes' CPU ${cpuText}`
           : `  NOT converged after ${dec(seconds, 0)} s (sessions held: ${held}); ${bytes(sent)} sent for ${bytes(missing)} missing`,
       );
       return {
@@ -193,6 +199,7 @@ export const partition: Workload = {
           converged
             ? `  every region held every write ${dec(seconds, 2)} s after the heal`
             : `  **not every region held every write ${dec(seconds, 0)} s after the heal** (sessions held: ${held})`,
+          `- CPU time of the nodes (user + system, /proc) from the heal until the bench saw convergence: ${cpuText}`,
           `- bytes through the proxies after the heal, both directions, all links (frames, acks, sync requests): ${int(sent)}`,
           `- encoded size of the missing changes: ${int(missing)} bytes (each missing write as its session`,
           "  state in wire form, `sessionBytes`, counted once per region that lacked it: eu's writes once for ap,",
