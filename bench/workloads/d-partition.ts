@@ -195,7 +195,7 @@ export const partition: Workload = {
           "`/v1/cluster`, `caughtUpTo` against the sequence numbers of the acknowledged writes); a few",
           "sessions from both sides are then read in every region. The bench polls `/v1/cluster` every 250 ms.",
           "",
-          `- links back up ${dec(reconnectSeconds, 2)} s after the heal (reconnect backoff, up to 1 s with jitter);`,
+          `- links back up ${dec(reconnectSeconds, 2)} s after the heal (reconnect backoff, up to 250 ms with jitter);`,
           converged
             ? `  every region held every write ${dec(seconds, 2)} s after the heal`
             : `  **not every region held every write ${dec(seconds, 0)} s after the heal** (sessions held: ${held})`,

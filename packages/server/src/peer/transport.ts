@@ -13,7 +13,7 @@
  *   else: hello (nonce) -> auth (HMAC of the other's nonce and the prover's id) -> welcome. Wrong
  *   proof 4401, other protocol 4426, malformed frame or out-of-place message 4400, no handshake
  *   within 5 s 4408, a connection to oneself 4508 (that URL is not dialled again).
- * - Reconnects: capped exponential backoff with full jitter (100 ms doubling to 5 s, randomness
+ * - Reconnects: capped exponential backoff with full jitter (50 ms doubling to 250 ms, randomness
  *   from the injected Rng), started over after each finished handshake. Timers go through the
  *   injected Scheduler. WebSocket pings drop a peer that stops answering.
  * - Sends never block: a link answers false when its socket is not open or holds more than
