@@ -60,7 +60,8 @@ export function reencryptPage(
 /**
  * How many secret values (field values, Yjs documents, userIds) are stored under each key id;
  * plain ones count under `null`. A session's values are sealed together, so they count under
- * the key of their session's secret part.
+ * the key of their session's secret part; a sealed part holding no value (a session of metadata
+ * only) lists its key with nothing added, since reading that session still needs it.
  *
  * @remarks Reads every body's secret header (a scan, no decryption): for operators, to confirm
  * after `reencrypt` that no value is left under a key about to be removed.
@@ -70,7 +71,8 @@ export function sealedKeyUsage(q: Statements): Map<string | null, number> {
   for (const { id: sessionId, body } of q.secretParts.iterate()) {
     const parsed = parseBody(sessionId, body);
     const n = secretValueCount(parsed);
-    if (n === 0) continue;
+    // A sealed part holding no value still needs its key to read: list the key, with 0.
+    if (n === 0 && !isSealed(parsed.secret)) continue;
     const id = isSealed(parsed.secret) ? sealedKeyId(parsed.secret) : null;
     out.set(id, (out.get(id) ?? 0) + n);
   }

@@ -253,3 +253,25 @@ describe("SqliteStore encryption at rest", () => {
     ).toThrow(expect.objectContaining({ code: "MERIDIAN_ERR_KEYRING" }));
   });
 });
+
+describe("key usage of sessions without secret values", () => {
+  it("lists the key of every sealed part, even one holding no value, so removing a listed-free key never strands a session", () => {
+    const path = freshPath();
+    let store = openSqliteStore(path, { keyring: ringK1 });
+    // Only metadata (an expiry), no field and no userId: its secret part is sealed all the same.
+    const bare = testSessionId("enc-bare");
+    store.applyDeltas([testDelta(bare, testStamp("eu", 1), { expiresAt: 2_000_000_000_000 })]);
+    store.close();
+
+    store = openSqliteStore(path, { keyring: ringBoth });
+    // k1 still seals that session's part: it must be listed, or an operator removes it.
+    expect(store.keyUsage().has("k1")).toBe(true);
+    store.reencrypt();
+    expect([...store.keyUsage().keys()]).toEqual(["k2"]);
+    store.close();
+
+    store = openSqliteStore(path, { keyring: ringK2 });
+    expect(store.getSession(bare)?.lifetimes?.length).toBe(1);
+    store.close();
+  });
+});
