@@ -1,7 +1,13 @@
 import type Database from "better-sqlite3";
 import { KeyringError } from "./errors.ts";
 import { isSealed, type RowProtection, sealedKeyId } from "./row-protection.ts";
-import { parseBody, secretValueCount, sessionBody, sessionFromBody } from "./session-body.ts";
+import {
+  isCurrentFormat,
+  parseBody,
+  secretValueCount,
+  sessionBody,
+  sessionFromBody,
+} from "./session-body.ts";
 import type { Statements } from "./statements.ts";
 
 /** What one page of {@link reencryptPage} did. */
@@ -42,7 +48,8 @@ export function reencryptPage(
   for (const { id, user_id, body } of page) {
     const parsed = parseBody(id, body);
     const session = sessionFromBody(parsed, protection, adoptPlaintext);
-    if (!protection.isCurrent(parsed.secret)) {
+    // A format 1 body under the current key is sealed again too, to bind its whole readable part.
+    if (!protection.isCurrent(parsed.secret) || !isCurrentFormat(parsed)) {
       q.resealBody.run(sessionBody(session, protection), id);
       payloads += secretValueCount(parsed);
     }

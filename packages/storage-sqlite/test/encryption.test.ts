@@ -13,6 +13,8 @@ import {
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Keyring, openSqliteStore, parseKeyring, type SqliteStore } from "../src/index.ts";
+import { SealedRows } from "../src/sealed-rows.ts";
+import { secretPart } from "../src/session-body.ts";
 import { keyring, newKey, plaintextFound } from "./keyring-kit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-sqlite-keys-"));
@@ -180,6 +182,49 @@ describe("SqliteStore encryption at rest", () => {
       const swapped = fields.map((f, i) => [fields[1 - i]![0], f[1]]);
       setBody(ids[0], packValue([...other.slice(0, 7), swapped, other[8]]));
       expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
+  it("binds each secret part to its readable registers: an altered stamp or kind does not read", () => {
+    const path = freshPath();
+    const store = openSqliteStore(path, { keyring: ringK1, cachedSessions: 0 });
+    store.applyDeltas(secretWrites(0));
+    const raw = new Database(path);
+    const bodyOf = (id: string) =>
+      unpackValue(
+        (raw.prepare("SELECT body FROM sessions WHERE id = ?").get(id) as { body: Uint8Array })
+          .body,
+      ) as unknown[];
+    const setBody = (id: string, body: unknown[]) =>
+      raw.prepare("UPDATE sessions SET body = ? WHERE id = ?").run(packValue(body), id);
+    try {
+      const own = bodyOf(ids[0]);
+      const fields = own[7] as [string, [number, number, string, number]][];
+      // The card's stamp moved far ahead, so a replayed or stale value would win every merge.
+      const later = fields.map(([name, st]) => [name, [st[0] + 1e9, st[1], st[2], st[3]]]);
+      setBody(ids[0], [...own.slice(0, 7), later, own[8]]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      // The card turned into a Yjs field: its value bytes would be read as a Yjs document.
+      const asYjs = fields.map(([name, st]) => [name, [0, 0, ""], [st]]);
+      setBody(ids[0], [...own.slice(0, 7), asYjs, own[8]]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      // The userId's stamp dropped: the session would lose its userId.
+      setBody(ids[0], [...own.slice(0, 5), null, ...own.slice(6)]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      setBody(ids[0], own);
+      expectReadable(store);
+      // A format 1 body (bound to the field names only) still reads; reencrypt moves it to 2.
+      const session = store.getSession(ids[0])!;
+      const names = fields.map(([name]) => `\u0000${name}`).join("");
+      const v1 = new SealedRows(ringK1).seal(secretPart(session), ids[0], `\u0000body${names}`);
+      setBody(ids[0], [1, ...own.slice(1, 8), v1]);
+      expectReadable(store);
+      expect(store.reencrypt()).toMatchObject({ sessions: 3, payloads: 3 });
+      expect(bodyOf(ids[0])[0]).toBe(2);
+      expectReadable(store);
     } finally {
       raw.close();
       store.close();
