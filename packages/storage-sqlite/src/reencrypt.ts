@@ -1,7 +1,13 @@
 import type Database from "better-sqlite3";
 import { KeyringError } from "./errors.ts";
 import { isSealed, type RowProtection, sealedKeyId } from "./row-protection.ts";
-import { parseBody, secretValueCount, sessionBody, sessionFromBody } from "./session-body.ts";
+import {
+  isCurrentFormat,
+  parseBody,
+  secretValueCount,
+  sessionBody,
+  sessionFromBody,
+} from "./session-body.ts";
 import type { Statements } from "./statements.ts";
 
 /** What one page of {@link reencryptPage} did. */
@@ -42,7 +48,8 @@ export function reencryptPage(
   for (const { id, user_id, body } of page) {
     const parsed = parseBody(id, body);
     const session = sessionFromBody(parsed, protection, adoptPlaintext);
-    if (!protection.isCurrent(parsed.secret)) {
+    // A format 1 body under the current key is sealed again too, to bind its whole readable part.
+    if (!protection.isCurrent(parsed.secret) || !isCurrentFormat(parsed)) {
       q.resealBody.run(sessionBody(session, protection), id);
       payloads += secretValueCount(parsed);
     }
@@ -60,7 +67,8 @@ export function reencryptPage(
 /**
  * How many secret values (field values, Yjs documents, userIds) are stored under each key id;
  * plain ones count under `null`. A session's values are sealed together, so they count under
- * the key of their session's secret part.
+ * the key of their session's secret part; a sealed part holding no value (a session of metadata
+ * only) lists its key with nothing added, since reading that session still needs it.
  *
  * @remarks Reads every body's secret header (a scan, no decryption): for operators, to confirm
  * after `reencrypt` that no value is left under a key about to be removed.
@@ -70,7 +78,8 @@ export function sealedKeyUsage(q: Statements): Map<string | null, number> {
   for (const { id: sessionId, body } of q.secretParts.iterate()) {
     const parsed = parseBody(sessionId, body);
     const n = secretValueCount(parsed);
-    if (n === 0) continue;
+    // A sealed part holding no value still needs its key to read: list the key, with 0.
+    if (n === 0 && !isSealed(parsed.secret)) continue;
     const id = isSealed(parsed.secret) ? sealedKeyId(parsed.secret) : null;
     out.set(id, (out.get(id) ?? 0) + n);
   }

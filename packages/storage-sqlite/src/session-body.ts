@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type FieldRegister,
   type Hlc,
@@ -11,20 +12,37 @@ import { lifetimesIn, lifetimesOut, type StampTuple, stampIn, stampOut } from ".
 import type { RowProtection } from "./row-protection.ts";
 
 /**
- * What a session's sealed secret part is bound to (associated data), next to the session id:
- * `NUL body`, then `NUL name` for each field in stored order.
- *
- * @remarks The secret part lists values by position; binding the names means a body whose
- * field names were reordered or renamed behind the store's back no longer opens, so a value
- * can never be read under another field's name. Field names never hold NUL (`isFieldName`).
+ * What a format 1 body's sealed secret part is bound to (associated data), next to the session
+ * id: `NUL body`, then `NUL name` for each field in stored order. Read only: bodies are written
+ * in format 2 (see {@link secretBinding}).
  */
-function secretBinding(names: Iterable<string>): string {
+function namesBinding(names: Iterable<string>): string {
   let out = "\u0000body";
   for (const name of names) out += `\u0000${name}`;
   return out;
 }
 
-const FORMAT = 1;
+/**
+ * What a body's sealed secret part is bound to (associated data), next to the session id:
+ * `NUL body2 NUL`, then the SHA-256 (base64url) of the msgpack of the body's readable part (its
+ * first eight elements: format, times, stamps, field names and kinds).
+ *
+ * @remarks The secret part lists values by position and the readable part says what each is
+ * and how it merges: binding all of it means a body whose field names, kinds or stamps were
+ * changed behind the store's back no longer opens, so a value is never read under another
+ * field's name, as another kind, or with a stamp that was not its write's (as schema 3, which
+ * sealed each register's stamp with its value). Format 1 bound the names only. Re-packing the
+ * decoded readable part gives the bytes that were hashed: it holds only numbers, strings, nil
+ * and arrays, which msgpack encodes one way.
+ */
+function secretBinding(readable: readonly unknown[]): string {
+  const digest = createHash("sha256").update(packValue(readable)).digest("base64url");
+  return `\u0000body2\u0000${digest}`;
+}
+
+/** The body format written; format 1 (names-only binding) is still read. */
+const FORMAT = 2;
+const FORMATS: readonly unknown[] = [1, FORMAT];
 
 type HlcTuple = [wall: number, logical: number, node: string];
 type FieldTuple = [name: string, stamp: StampTuple] | [name: string, HlcTuple, StampTuple[]];
@@ -55,9 +73,9 @@ export function secretPart(s: SessionState): Uint8Array {
 /**
  * The stored form of a whole session: one msgpack array holding every register, with the secret
  * payloads (field values, Yjs updates, the userId) packed together as one part that `protection`
- * seals, bound to the session id.
+ * seals, bound to the session id and the rest of the body (see {@link secretBinding}).
  *
- * @remarks Layout: `[1, lifetimes, lastAccess, deadline, idleMs, userId stamp, deleted, fields,
+ * @remarks Layout: `[2, lifetimes, lastAccess, deadline, idleMs, userId stamp, deleted, fields,
  * secret]`, absent registers as nil, each field `[name, stamp]` (value) or `[name, epoch,
  * stamps]` (Yjs). Field names and every stamp stay readable without a key (replication and the
  * dot index need them); no secret byte is outside the sealed part. `plainSecret` stores the part
@@ -76,7 +94,7 @@ export function sessionBody(
     else throw new StorageCorruptError(`field ${JSON.stringify(name)} of ${s.id} has no kind`);
   }
   const secret = secretPart(s);
-  return packValue([
+  const readable = [
     FORMAT,
     s.lifetimes === undefined ? null : lifetimesOut(s.lifetimes),
     timeOut(s.lastAccess),
@@ -85,19 +103,29 @@ export function sessionBody(
     s.userId === undefined ? null : stampOut(s.userId.stamp),
     s.deleted === undefined ? null : stampOut(s.deleted),
     fields,
-    plainSecret ? secret : protection.seal(secret, s.id, secretBinding(s.fields.keys())),
+  ];
+  return packValue([
+    ...readable,
+    plainSecret || !protection.encrypted
+      ? secret
+      : protection.seal(secret, s.id, secretBinding(readable)),
   ]);
 }
 
 /** Splits a stored body into its readable part and its secret bytes, without any key. */
 export function parseBody(id: string, body: Uint8Array): ParsedBody {
   const tuple = unpackValue(body);
-  if (!Array.isArray(tuple) || tuple[0] !== FORMAT || tuple.length !== 9) {
-    throw new StorageCorruptError(`body of session ${id} is not a format ${FORMAT} body`);
+  if (!Array.isArray(tuple) || !FORMATS.includes(tuple[0]) || tuple.length !== 9) {
+    throw new StorageCorruptError(`body of session ${id} is not a format 1 or ${FORMAT} body`);
   }
   const secret = tuple[8];
   if (!(secret instanceof Uint8Array)) throw new StorageCorruptError(`secret part of ${id}`);
   return { id, tuple, secret };
+}
+
+/** Whether a stored body is in the format written now (its secret part bound as written now). */
+export function isCurrentFormat(parsed: ParsedBody): boolean {
+  return parsed.tuple[0] === FORMAT;
 }
 
 /**
@@ -143,7 +171,7 @@ export function sessionFromBody(
 ): SessionState {
   const { id, tuple: t } = parsed;
   const names = t[7] as FieldTuple[];
-  const binding = secretBinding(names.map((f) => f[0]));
+  const binding = t[0] === 1 ? namesBinding(names.map((f) => f[0])) : secretBinding(t.slice(0, 8));
   const secrets = unpackValue(protection.open(parsed.secret, id, binding, adoptPlaintext));
   if (!Array.isArray(secrets) || secrets.length !== names.length + 1) {
     throw new StorageCorruptError(`secret part of ${id} does not match its fields`);

@@ -13,6 +13,8 @@ import {
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Keyring, openSqliteStore, parseKeyring, type SqliteStore } from "../src/index.ts";
+import { SealedRows } from "../src/sealed-rows.ts";
+import { secretPart } from "../src/session-body.ts";
 import { keyring, newKey, plaintextFound } from "./keyring-kit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-sqlite-keys-"));
@@ -186,6 +188,49 @@ describe("SqliteStore encryption at rest", () => {
     }
   });
 
+  it("binds each secret part to its readable registers: an altered stamp or kind does not read", () => {
+    const path = freshPath();
+    const store = openSqliteStore(path, { keyring: ringK1, cachedSessions: 0 });
+    store.applyDeltas(secretWrites(0));
+    const raw = new Database(path);
+    const bodyOf = (id: string) =>
+      unpackValue(
+        (raw.prepare("SELECT body FROM sessions WHERE id = ?").get(id) as { body: Uint8Array })
+          .body,
+      ) as unknown[];
+    const setBody = (id: string, body: unknown[]) =>
+      raw.prepare("UPDATE sessions SET body = ? WHERE id = ?").run(packValue(body), id);
+    try {
+      const own = bodyOf(ids[0]);
+      const fields = own[7] as [string, [number, number, string, number]][];
+      // The card's stamp moved far ahead, so a replayed or stale value would win every merge.
+      const later = fields.map(([name, st]) => [name, [st[0] + 1e9, st[1], st[2], st[3]]]);
+      setBody(ids[0], [...own.slice(0, 7), later, own[8]]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      // The card turned into a Yjs field: its value bytes would be read as a Yjs document.
+      const asYjs = fields.map(([name, st]) => [name, [0, 0, ""], [st]]);
+      setBody(ids[0], [...own.slice(0, 7), asYjs, own[8]]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      // The userId's stamp dropped: the session would lose its userId.
+      setBody(ids[0], [...own.slice(0, 5), null, ...own.slice(6)]);
+      expect(codeOf(() => store.getSession(ids[0]))).toBe("MERIDIAN_ERR_STORAGE_DECRYPT");
+      setBody(ids[0], own);
+      expectReadable(store);
+      // A format 1 body (bound to the field names only) still reads; reencrypt moves it to 2.
+      const session = store.getSession(ids[0])!;
+      const names = fields.map(([name]) => `\u0000${name}`).join("");
+      const v1 = new SealedRows(ringK1).seal(secretPart(session), ids[0], `\u0000body${names}`);
+      setBody(ids[0], [1, ...own.slice(1, 8), v1]);
+      expectReadable(store);
+      expect(store.reencrypt()).toMatchObject({ sessions: 3, payloads: 3 });
+      expect(bodyOf(ids[0])[0]).toBe(2);
+      expectReadable(store);
+    } finally {
+      raw.close();
+      store.close();
+    }
+  });
+
   it("refuses plain values in an encrypted store until reencrypt adopts them, then scrubs them", () => {
     const path = freshPath();
     const plain = openSqliteStore(path);
@@ -251,5 +296,27 @@ describe("SqliteStore encryption at rest", () => {
     expect(() =>
       openSqliteStore(freshPath(), { keyring: keyring({ k1: k1.subarray(1) }, "k1") }),
     ).toThrow(expect.objectContaining({ code: "MERIDIAN_ERR_KEYRING" }));
+  });
+});
+
+describe("key usage of sessions without secret values", () => {
+  it("lists the key of every sealed part, even one holding no value, so removing a listed-free key never strands a session", () => {
+    const path = freshPath();
+    let store = openSqliteStore(path, { keyring: ringK1 });
+    // Only metadata (an expiry), no field and no userId: its secret part is sealed all the same.
+    const bare = testSessionId("enc-bare");
+    store.applyDeltas([testDelta(bare, testStamp("eu", 1), { expiresAt: 2_000_000_000_000 })]);
+    store.close();
+
+    store = openSqliteStore(path, { keyring: ringBoth });
+    // k1 still seals that session's part: it must be listed, or an operator removes it.
+    expect(store.keyUsage().has("k1")).toBe(true);
+    store.reencrypt();
+    expect([...store.keyUsage().keys()]).toEqual(["k2"]);
+    store.close();
+
+    store = openSqliteStore(path, { keyring: ringK2 });
+    expect(store.getSession(bare)?.lifetimes?.length).toBe(1);
+    store.close();
   });
 });

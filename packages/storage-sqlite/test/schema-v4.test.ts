@@ -317,3 +317,32 @@ describe("schema 4 writes", () => {
     store.close();
   });
 });
+
+describe("schema 3 to 4, expiry buckets", () => {
+  it("gives migrated sessions the bucket a write would, so the sweep finds the same ones", () => {
+    // Expiries where SQL's integer shift and the store's floor division part ways: fractions
+    // below zero, and times past 2^63 ms.
+    const ends = [-65_536.5, -1.5, -0.5, 0.5, 2 ** 64, -(2 ** 64)];
+    const writes = ends.map((end, i) =>
+      testDelta(testSessionId(`mig-sweep${i}`), testStamp("eu", i + 1), {
+        lifetime: [end - 2, end],
+      }),
+    );
+    const ref = new MemoryStore();
+    ref.applyDeltas(writes);
+    const path = freshPath();
+    writeV3File(path, [...ref.allSessions()], ref.versionVector(), { wall: 1, logical: 0 });
+    const migrated = openSqliteStore(path);
+    const written = openSqliteStore(freshPath());
+    written.applyDeltas(writes);
+    try {
+      for (const t of [-65_536.25, -1.25, -0.25, 0, 1, 2 ** 64 + 2 ** 20, -(2 ** 64) + 2 ** 20]) {
+        expect(written.expiredBefore(t, 10), `written, t ${t}`).toEqual(ref.expiredBefore(t, 10));
+        expect(migrated.expiredBefore(t, 10), `migrated, t ${t}`).toEqual(ref.expiredBefore(t, 10));
+      }
+    } finally {
+      migrated.close();
+      written.close();
+    }
+  });
+});
