@@ -27,7 +27,9 @@ export interface JoinReport {
  *
  * @remarks Equal orders are not a loss (the same write again). Yjs documents merge and never
  * lose; an incoming value register that meets a later Yjs epoch loses like any other. Nothing
- * is lost against an absent session.
+ * is lost against an absent session. Counted for writes new to a node, a race between two
+ * regions counts once cluster-wide: at the region whose write won, where the losing write
+ * arrives older than what is stored (at the losing region the winner simply overwrites).
  */
 export function rejectedFieldWrites(
   stored: SessionState | undefined,

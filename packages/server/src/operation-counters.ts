@@ -1,4 +1,3 @@
-import { compareHlc, registerOrder, type SessionState } from "@meridian/core";
 import { Counter, type Registry } from "prom-client";
 
 /** Bytes a node's peer sockets moved so far, both kinds of link together. */
@@ -21,7 +20,7 @@ export interface PeerTrafficSource {
  * |---|---|---|
  * | {@link OperationCounters.watchTraffic} | `meridian_peer_bytes_total{direction}` | node.ts, with the peer transport |
  * | {@link OperationCounters.deltasSent} | `meridian_deltas_sent_total{peer}` | the replicator's `sent` event, per `deltas` message sent |
- * | {@link OperationCounters.lwwLost} | `meridian_lww_lost_writes_total` | the replicator's `lww-lost` event: pushed writes new to this node and anti-entropy chunks (see {@link lostFieldWrites}) |
+ * | {@link OperationCounters.lwwLost} | `meridian_lww_lost_writes_total` | the replicator's `lww-lost` event: pushed writes new to this node and anti-entropy chunks (counted by the store's join: core's `rejectedFieldWrites`) |
  */
 export class OperationCounters {
   private readonly sent: Counter<"peer">;
@@ -76,25 +75,4 @@ export class OperationCounters {
   lwwLost(count: number): void {
     if (count > 0) this.lost.inc(count);
   }
-}
-
-/**
- * How many field registers of `incoming` lose to the register already stored under the same
- * name in `stored` (a strictly greater order: hlc, then origin).
- *
- * @remarks Call it for remote writes whose dot is new to this node, before they are applied. A
- * race between two regions is then counted once cluster-wide, at the region whose write won:
- * there the losing write arrives older than what is stored, while at the losing region the
- * winner simply overwrites. A re-delivered write is not new and must not be passed in. Incoming
- * Yjs updates merge instead of racing and are never counted.
- */
-export function lostFieldWrites(stored: SessionState | undefined, incoming: SessionState): number {
-  if (stored === undefined) return 0;
-  let lost = 0;
-  for (const [name, reg] of incoming.fields) {
-    if (reg.kind !== "value") continue;
-    const have = stored.fields.get(name);
-    if (have !== undefined && compareHlc(registerOrder(have), reg.stamp.hlc) > 0) lost += 1;
-  }
-  return lost;
 }

@@ -1,13 +1,6 @@
-import {
-  type Delta,
-  type PeerLink,
-  packValue,
-  type SessionState,
-  type Stamp,
-} from "@meridian/core";
+import { type Delta, type PeerLink, packValue, type Stamp } from "@meridian/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningNode } from "../src/index.ts";
-import { lostFieldWrites } from "../src/operation-counters.ts";
 import { freePorts, waitFor } from "../src/testing/index.ts";
 import { call, sid, startTestNode } from "./http-kit.ts";
 
@@ -220,28 +213,5 @@ describe("operation counters", () => {
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
-  });
-});
-
-describe("lostFieldWrites", () => {
-  const at = (wall: number, node: string): Stamp => ({ hlc: { wall, logical: 0, node }, seq: 1 });
-  const state = (fields: [string, Stamp][]): SessionState => ({
-    id: sid("lww"),
-    fields: new Map(fields.map(([k, stamp]) => [k, { kind: "value", stamp, value: packValue(k) }])),
-  });
-
-  it("counts incoming fields older than the stored ones, and nothing for a new session", () => {
-    const stored = state([
-      ["a", at(10, "eu")],
-      ["b", at(10, "eu")],
-    ]);
-    const incoming = state([
-      ["a", at(5, "us")],
-      ["b", at(20, "us")],
-      ["c", at(1, "us")],
-    ]);
-    expect(lostFieldWrites(stored, incoming)).toBe(1);
-    expect(lostFieldWrites(undefined, incoming)).toBe(0);
-    expect(lostFieldWrites(stored, stored)).toBe(0);
   });
 });
