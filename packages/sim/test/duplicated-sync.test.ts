@@ -1,32 +1,7 @@
-import { MemoryStore, type PeerLink, type PeerMessage, packValue } from "@meridian/core";
-import { Replica, Replicator } from "@meridian/server";
-import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
+import { packValue } from "@meridian/core";
+import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-
-/** A link that keeps what is sent on it, for delivering by hand in any order. */
-class HandLink implements PeerLink {
-  readonly sent: PeerMessage[] = [];
-  constructor(
-    readonly peerId: string,
-    readonly region: string,
-  ) {}
-  send(message: PeerMessage): boolean {
-    this.sent.push(message);
-    return true;
-  }
-  close(): void {}
-}
-
-function node(region: string, scheduler: VirtualScheduler) {
-  const replica = new Replica({
-    store: new MemoryStore(),
-    clock: new VirtualClock(scheduler),
-    rng: SimRandom.derive(1, region),
-    scheduler,
-    region,
-  });
-  return { replica, replicator: new Replicator(replica, scheduler, { syncIntervalMs: 60_000 }) };
-}
+import { createWrite, HandLink, handNode } from "./hand-kit.ts";
 
 describe("anti-entropy with a duplicated sync-request", () => {
   it("never claims a write whose registers it did not receive", async () => {
@@ -35,16 +10,12 @@ describe("anti-entropy with a duplicated sync-request", () => {
     // different snapshots, and the requester completed the round with the chunks of the first
     // serve and the vector of the second, claiming a write it never got. It never converged.
     const scheduler = new VirtualScheduler();
-    const a = node("eu", scheduler);
-    const b = node("us", scheduler);
+    const a = handNode("eu", scheduler, { seed: 1 });
+    const b = handNode("us", scheduler, { seed: 1 });
     const aToB = new HandLink(b.replica.nodeId, "us");
     const bToA = new HandLink(a.replica.nodeId, "eu");
     const id = "session-duplicated-1";
-    const created = b.replica.write(id, {
-      op: "create",
-      data: new Map([["x", packValue(1)]]),
-      ttlMs: null,
-    });
+    const created = b.replica.write(id, createWrite(1));
     await scheduler.runUntil(1);
     await created;
     a.replicator.attach(aToB);

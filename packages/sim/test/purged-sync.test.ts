@@ -1,49 +1,7 @@
-import {
-  MemoryStore,
-  type PeerLink,
-  type PeerMessage,
-  packValue,
-  SessionDeletedError,
-} from "@meridian/core";
-import { Replica, Replicator } from "@meridian/server";
-import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
+import { SessionDeletedError } from "@meridian/core";
+import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-
-/** A link that keeps what is sent on it, for delivering by hand. */
-class HandLink implements PeerLink {
-  readonly sent: PeerMessage[] = [];
-  constructor(
-    readonly peerId: string,
-    readonly region: string,
-  ) {}
-  send(message: PeerMessage): boolean {
-    this.sent.push(message);
-    return true;
-  }
-  close(): void {}
-}
-
-function node(region: string, scheduler: VirtualScheduler, seed: number) {
-  const replica = new Replica({
-    store: new MemoryStore(),
-    clock: new VirtualClock(scheduler),
-    rng: SimRandom.derive(seed, region),
-    scheduler,
-    region,
-  });
-  // Pages of one item, so that a round has several chunks of each kind.
-  const replicator = new Replicator(replica, scheduler, {
-    syncIntervalMs: 60_000,
-    syncPageSize: 1,
-  });
-  return { replica, replicator };
-}
-
-const create = (x: number) => ({
-  op: "create" as const,
-  data: new Map([["x", packValue(x)]]),
-  ttlMs: null,
-});
+import { createWrite, HandLink, handNode } from "./hand-kit.ts";
 
 describe("anti-entropy carries purged ids", () => {
   it("to a node with a new identity, which drops what it wrote to them; not to peers holding the delete", async () => {
@@ -54,12 +12,12 @@ describe("anti-entropy carries purged ids", () => {
       await scheduler.runUntil(t);
       return p;
     };
-    const eu = node("eu", scheduler, 1);
-    const us = node("us", scheduler, 2);
+    const eu = handNode("eu", scheduler, { seed: 1, syncPageSize: 1 });
+    const us = handNode("us", scheduler, { seed: 2, syncPageSize: 1 });
     const gone = ["purged-session-0001", "purged-session-0002"];
     const kept = "kept-session-00001";
     for (const id of [...gone, kept]) {
-      const { delta } = await settle(eu.replica.write(id, create(1)));
+      const { delta } = await settle(eu.replica.write(id, createWrite(1)));
       await settle(us.replica.applyRemote([delta]));
     }
     for (const id of gone) {
@@ -77,8 +35,8 @@ describe("anti-entropy carries purged ids", () => {
     expect(euFromUs.sent.map((m) => m.type)).toEqual(["sync-done"]);
 
     // ap restarts on a wiped disk (a new node id) and takes a write to a purged id first.
-    const ap = node("ap", scheduler, 3);
-    await settle(ap.replica.write(gone[0]!, create(2)));
+    const ap = handNode("ap", scheduler, { seed: 3, syncPageSize: 1 });
+    await settle(ap.replica.write(gone[0]!, createWrite(2)));
     expect(ap.replica.get(gone[0]!)).toBeDefined();
     const apToEu = new HandLink(eu.replica.nodeId, "eu");
     const euFromAp = new HandLink(ap.replica.nodeId, "ap");
@@ -111,7 +69,9 @@ describe("anti-entropy carries purged ids", () => {
     for (const id of gone) {
       expect(ap.replica.store.wasPurged(id)).toBe(true);
       expect(ap.replica.get(id)).toBeUndefined();
-      await expect(ap.replica.write(id, create(3))).rejects.toBeInstanceOf(SessionDeletedError);
+      await expect(ap.replica.write(id, createWrite(3))).rejects.toBeInstanceOf(
+        SessionDeletedError,
+      );
     }
     expect(ap.replica.store.versionVector().covers(eu.replica.store.versionVector())).toBe(true);
     expect(ap.replica.store.digest()).toBe(eu.replica.store.digest());

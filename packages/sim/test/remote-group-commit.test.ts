@@ -1,37 +1,7 @@
-import {
-  type ClockHighWater,
-  type Delta,
-  type JoinReport,
-  MemoryStore,
-  type PeerLink,
-  type PeerMessage,
-  packValue,
-} from "@meridian/core";
-import { Replica, Replicator } from "@meridian/server";
-import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
+import { type ClockHighWater, type Delta, type JoinReport, MemoryStore } from "@meridian/core";
+import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-
-/** A link that keeps what is sent on it and whether it was closed. */
-class HandLink implements PeerLink {
-  readonly sent: PeerMessage[] = [];
-  closedWith: number | undefined;
-  constructor(
-    readonly peerId: string,
-    readonly region: string,
-  ) {}
-  send(message: PeerMessage): boolean {
-    this.sent.push(message);
-    return true;
-  }
-  close(code: number): void {
-    this.closedWith = code;
-  }
-  acks(): string[] {
-    return this.sent.flatMap((m) =>
-      m.type === "ack" ? [m.dots.map((d) => `${d.origin}:${d.seq}`).join()] : [],
-    );
-  }
-}
+import { createWrite, HandLink, handNode } from "./hand-kit.ts";
 
 /** A memory store that records each `applyDeltas` call and can be told to fail the next one. */
 class RecordingStore extends MemoryStore {
@@ -47,23 +17,6 @@ class RecordingStore extends MemoryStore {
   }
 }
 
-function node(region: string, scheduler: VirtualScheduler, store = new MemoryStore()) {
-  const replica = new Replica({
-    store,
-    clock: new VirtualClock(scheduler),
-    rng: SimRandom.derive(7, region),
-    scheduler,
-    region,
-  });
-  const replicator = new Replicator(replica, scheduler, { syncIntervalMs: 60_000 });
-  return { replica, replicator };
-}
-
-const create = (x: number) => ({
-  op: "create" as const,
-  data: new Map([["x", packValue(x)]]),
-  ttlMs: null,
-});
 const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
 
 describe("remote writes join the group commit of their tick", () => {
@@ -75,12 +28,12 @@ describe("remote writes join the group commit of their tick", () => {
       await scheduler.runUntil(t);
       return p;
     };
-    const eu = node("eu", scheduler);
+    const eu = handNode("eu", scheduler, { seed: 7 });
     const store = new RecordingStore();
-    const us = node("us", scheduler, store);
+    const us = handNode("us", scheduler, { seed: 7, store });
     const pushed: Delta[] = [];
     for (const id of ["pushed-session-0001", "pushed-session-0002"]) {
-      pushed.push((await settle(eu.replica.write(id, create(1)))).delta);
+      pushed.push((await settle(eu.replica.write(id, createWrite(1)))).delta);
     }
     const link = new HandLink(eu.replica.nodeId, "eu");
     const deliver = (deltas: Delta[]) =>
@@ -97,7 +50,7 @@ describe("remote writes join the group commit of their tick", () => {
     const [a, b] = pushed as [Delta, Delta];
     deliver([a]);
     deliver([b]);
-    const local = us.replica.write("local-session-00002", create(2));
+    const local = us.replica.write("local-session-00002", createWrite(2));
     expect(link.acks()).toEqual([]);
     expect(us.replica.store.holds(a.dot)).toBe(false);
 
@@ -126,7 +79,7 @@ describe("remote writes join the group commit of their tick", () => {
     const faults: unknown[] = [];
     us.replicator.on("fault", (_peer, e) => faults.push(e));
     deliver(pushed);
-    const local = us.replica.write("local-session-00001", create(3)).catch((e: unknown) => e);
+    const local = us.replica.write("local-session-00001", createWrite(3)).catch((e: unknown) => e);
     store.failNext = true;
     expect(await settle(local)).toMatchObject({ message: "disk full" });
     expect(link.acks()).toEqual([]);
@@ -134,7 +87,7 @@ describe("remote writes join the group commit of their tick", () => {
     expect(faults).toHaveLength(1);
     expect(pushed.some((d) => us.replica.store.holds(d.dot))).toBe(false);
     // The sequence number of the failed local write is given back.
-    const again = await settle(us.replica.write("local-session-00001", create(4)));
+    const again = await settle(us.replica.write("local-session-00001", createWrite(4)));
     expect(again.delta.dot.seq).toBe(1);
   });
 });

@@ -1,30 +1,8 @@
-import {
-  MemoryStore,
-  type MissingPage,
-  type PeerLink,
-  type PeerMessage,
-  packValue,
-  VersionVector,
-} from "@meridian/core";
-import { Replica, Replicator } from "@meridian/server";
-import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
+import { MemoryStore, type MissingPage, VersionVector } from "@meridian/core";
+import type { Replica } from "@meridian/server";
+import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-
-/** A link that keeps what is sent on it, and calls `onSend` after each message. */
-class HandLink implements PeerLink {
-  readonly sent: PeerMessage[] = [];
-  onSend: () => void = () => {};
-  constructor(
-    readonly peerId: string,
-    readonly region: string,
-  ) {}
-  send(message: PeerMessage): boolean {
-    this.sent.push(message);
-    this.onSend();
-    return true;
-  }
-  close(): void {}
-}
+import { createWrite, HandLink, handNode } from "./hand-kit.ts";
 
 /** A memory store that counts the pages it extracts. */
 class CountingStore extends MemoryStore {
@@ -41,24 +19,10 @@ class CountingStore extends MemoryStore {
 async function server() {
   const scheduler = new VirtualScheduler();
   const store = new CountingStore();
-  const replica = new Replica({
-    store,
-    clock: new VirtualClock(scheduler),
-    rng: SimRandom.derive(3, "eu"),
-    scheduler,
-    region: "eu",
-  });
-  const replicator = new Replicator(replica, scheduler, {
-    syncIntervalMs: 60_000,
-    syncPageSize: 1,
-  });
+  const { replica, replicator } = handNode("eu", scheduler, { seed: 3, store, syncPageSize: 1 });
   const ids = Array.from({ length: 6 }, (_, i) => `shared-session-000${i}`);
   for (const id of ids) {
-    const write = replica.write(id, {
-      op: "create",
-      data: new Map([["x", packValue(id)]]),
-      ttlMs: null,
-    });
+    const write = replica.write(id, createWrite(id));
     await scheduler.runUntil(scheduler.now + 1);
     await write;
   }

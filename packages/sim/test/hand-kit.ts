@@ -1,0 +1,71 @@
+/**
+ * Replicas wired by hand: nodes on a virtual scheduler and links whose messages the test
+ * delivers itself, in any order, for the anti-entropy and group-commit cases that the
+ * simulator's campaigns do not reach deterministically.
+ */
+import {
+  MemoryStore,
+  type PeerLink,
+  type PeerMessage,
+  packValue,
+  type Store,
+} from "@meridian/core";
+import { Replica, Replicator } from "@meridian/server";
+import { SimRandom, VirtualClock, type VirtualScheduler } from "@meridian/sim";
+
+/** A link that keeps what is sent on it (and its close code), for delivering by hand. */
+export class HandLink implements PeerLink {
+  readonly sent: PeerMessage[] = [];
+  closedWith: number | undefined;
+  /** Called after each message is kept. */
+  onSend: () => void = () => {};
+  constructor(
+    readonly peerId: string,
+    readonly region: string,
+  ) {}
+  send(message: PeerMessage): boolean {
+    this.sent.push(message);
+    this.onSend();
+    return true;
+  }
+  close(code: number): void {
+    this.closedWith = code;
+  }
+  /** The dots of each `ack` sent, one `origin:seq,…` text per ack. */
+  acks(): string[] {
+    return this.sent.flatMap((m) =>
+      m.type === "ack" ? [m.dots.map((d) => `${d.origin}:${d.seq}`).join()] : [],
+    );
+  }
+}
+
+/** Options of {@link handNode}. */
+export interface HandNodeOptions {
+  /** Seed of the node's random source (its node id). */
+  readonly seed: number;
+  readonly store?: Store;
+  readonly syncPageSize?: number;
+}
+
+/** A replica and its replicator on `scheduler`, with anti-entropy only when a test asks. */
+export function handNode(region: string, scheduler: VirtualScheduler, o: HandNodeOptions) {
+  const replica = new Replica({
+    store: o.store ?? new MemoryStore(),
+    clock: new VirtualClock(scheduler),
+    rng: SimRandom.derive(o.seed, region),
+    scheduler,
+    region,
+  });
+  const replicator = new Replicator(replica, scheduler, {
+    syncIntervalMs: 60_000,
+    ...(o.syncPageSize !== undefined ? { syncPageSize: o.syncPageSize } : {}),
+  });
+  return { replica, replicator };
+}
+
+/** A create write with one field `x`. */
+export const createWrite = (x: unknown) => ({
+  op: "create" as const,
+  data: new Map([["x", packValue(x)]]),
+  ttlMs: null,
+});
