@@ -63,6 +63,19 @@ export function handNode(region: string, scheduler: VirtualScheduler, o: HandNod
   return { replica, replicator };
 }
 
+/**
+ * Awaits `p` after advancing `scheduler` by one virtual millisecond past the last settle: one
+ * tick per write, so its group commit runs on its own.
+ */
+export function settler(scheduler: VirtualScheduler): <T>(p: Promise<T>) => Promise<T> {
+  let t = scheduler.now;
+  return async (p) => {
+    t += 1;
+    await scheduler.runUntil(t);
+    return p;
+  };
+}
+
 /** A create write with one field `x`. */
 export const createWrite = (x: unknown) => ({
   op: "create" as const,

@@ -1,17 +1,12 @@
 import { SessionDeletedError } from "@meridian/core";
 import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import { createWrite, HandLink, handNode } from "./hand-kit.ts";
+import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
 
 describe("anti-entropy carries purged ids", () => {
   it("to a node with a new identity, which drops what it wrote to them; not to peers holding the delete", async () => {
     const scheduler = new VirtualScheduler();
-    let t = 0;
-    const settle = async <T>(p: Promise<T>): Promise<T> => {
-      t += 1;
-      await scheduler.runUntil(t);
-      return p;
-    };
+    const settle = settler(scheduler);
     const eu = handNode("eu", scheduler, { seed: 1, syncPageSize: 1 });
     const us = handNode("us", scheduler, { seed: 2, syncPageSize: 1 });
     const gone = ["purged-session-0001", "purged-session-0002"];

@@ -1,7 +1,7 @@
 import { type ClockHighWater, type Delta, type JoinReport, MemoryStore } from "@meridian/core";
 import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import { createWrite, HandLink, handNode } from "./hand-kit.ts";
+import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
 
 /** A memory store that records each `applyDeltas` call and can be told to fail the next one. */
 class RecordingStore extends MemoryStore {
@@ -22,12 +22,7 @@ const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
 describe("remote writes join the group commit of their tick", () => {
   async function setup() {
     const scheduler = new VirtualScheduler();
-    let t = 0;
-    const settle = async <T>(p: Promise<T>): Promise<T> => {
-      t += 1;
-      await scheduler.runUntil(t);
-      return p;
-    };
+    const settle = settler(scheduler);
     const eu = handNode("eu", scheduler, { seed: 7 });
     const store = new RecordingStore();
     const us = handNode("us", scheduler, { seed: 7, store });
