@@ -136,10 +136,10 @@ export class Replica {
    *
    * @remarks Group commit: writes made in the same tick, and remote writes received in it (see
    * {@link Replica.applyRemote}), share one store transaction (one fsync), each local write
-   * planned against the state that includes the local writes before it in the batch. Nothing is pushed to peers before
-   * its commit, so a crash can never make this node reuse a dot a peer already holds. If the
-   * commit fails, every write of the batch fails and their sequence numbers are given back, so
-   * the origin's sequence keeps no hole.
+   * planned against the state that includes the local writes before it in the batch. Nothing is
+   * pushed to peers before its commit, so a crash can never make this node reuse a dot a peer
+   * already holds. If the commit fails, every write of the batch fails and their sequence
+   * numbers are given back, so the origin's sequence keeps no hole.
    * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError (synchronously checked,
    * returned as a rejected promise)
    */
@@ -250,7 +250,7 @@ export class Replica {
    * must then not claim the sender's version vector.
    */
   applyStates(states: readonly SessionState[]): number {
-    return this.joinStates(states).refused;
+    return this.applyChunk(states).refused;
   }
 
   /**
@@ -262,10 +262,6 @@ export class Replica {
    * session is read twice.
    */
   applyChunk(states: readonly SessionState[]): { refused: number; lostWrites: number } {
-    return this.joinStates(states);
-  }
-
-  private joinStates(states: readonly SessionState[]): { refused: number; lostWrites: number } {
     const accepted: SessionState[] = [];
     for (const s of states) {
       const newest = newestStamp(s);
