@@ -245,7 +245,7 @@ class ChannelSession {
       this.ws.close(WS_CLOSE.internal, "could not encode an answer");
       return;
     }
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes && !this.paused) this.pause();
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.pause();
   }
 
   /**
