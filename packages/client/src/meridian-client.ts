@@ -228,7 +228,8 @@ export class MeridianClient {
   }
 
   private async sessionWrite(id: string, request: ApiRequest): Promise<Session> {
-    const answer = await this.write("idempotent", request, id);
+    // Remembered once, here, where the body's version can stand in for a missing header.
+    const answer = await this.write("idempotent", request, undefined);
     const session = parseSession(answer.body, answer.region);
     this.remember(id, answer, session.version);
     return session;
