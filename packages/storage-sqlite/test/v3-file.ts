@@ -86,20 +86,23 @@ export function writeV3File(
   const session = db.prepare(
     "INSERT INTO sessions (id, user_id, expires_at, deleted) VALUES (?, ?, ?, ?)",
   );
-  for (const s of sessions) {
-    for (const r of v3Rows(s)) {
-      const bytes = packValue(r.payload);
-      const top = newest(r.stamps);
-      const payload = r.secret ? protection.seal(bytes, s.id, r.key) : bytes;
-      reg.run(s.id, r.key, r.kind, top.hlc.node, top.seq, payload);
-      if (r.kind === "yjs" || r.key === "\u0000exp") {
-        for (const x of r.stamps) stamp.run(x.hlc.node, x.seq, s.id, r.key);
+  const insertAll = db.transaction(() => {
+    for (const s of sessions) {
+      for (const r of v3Rows(s)) {
+        const bytes = packValue(r.payload);
+        const top = newest(r.stamps);
+        const payload = r.secret ? protection.seal(bytes, s.id, r.key) : bytes;
+        reg.run(s.id, r.key, r.kind, top.hlc.node, top.seq, payload);
+        if (r.kind === "yjs" || r.key === "\u0000exp") {
+          for (const x of r.stamps) stamp.run(x.hlc.node, x.seq, s.id, r.key);
+        }
+        for (const x of r.stamps) origin.run(x.hlc.node);
       }
-      for (const x of r.stamps) origin.run(x.hlc.node);
+      const tag = protection.userTag(s.userId?.value ?? null);
+      session.run(s.id, tag, effectiveExpiry(s), s.deleted === undefined ? 0 : 1);
     }
-    const tag = protection.userTag(s.userId?.value ?? null);
-    session.run(s.id, tag, effectiveExpiry(s), s.deleted === undefined ? 0 : 1);
-  }
+  });
+  insertAll();
   const coverage = db.prepare("INSERT INTO version_vector (origin, base, ranges) VALUES (?, ?, ?)");
   for (const [o, c] of vv.entries()) coverage.run(o, c.base, JSON.stringify(c.ranges));
   db.prepare("INSERT INTO clock (id, wall, logical) VALUES (1, ?, ?)").run(
