@@ -278,7 +278,7 @@ describe("deploy/kubernetes", () => {
     }
   });
 
-  it("probes readiness at /readyz and liveness at /healthz on the node's port", async () => {
+  it("probes readiness at /readyz, startup and liveness at /healthz on the node's port", async () => {
     expect(await served("/readyz")).toBe(true);
     expect(await served("/healthz")).toBe(true);
     for (const s of sets) {
@@ -287,6 +287,8 @@ describe("deploy/kubernetes", () => {
       for (const [probe, path] of [
         ["readinessProbe", "/readyz"],
         ["livenessProbe", "/healthz"],
+        // Liveness waits for it, so a node migrating a large file at start is not killed.
+        ["startupProbe", "/healthz"],
       ] as const) {
         const get = map(map(c[probe], probe).httpGet, `${probe}.httpGet`);
         expect(get.path, `${s.file}: ${probe}`).toBe(path);
