@@ -20,6 +20,8 @@ let askedAt = 0;
  * again: a writer busy for that long is better helped by the worker copying meanwhile.
  */
 const RELIEF_WAIT_MS = 1000;
+/** Checkpoints that follow one which left the WAL past its limit, before asking for relief. */
+const FOLLOW_UPS = 2;
 
 /** Marks the worker failed (waking a writer that waits on it), then lets the error surface. */
 function fail(error) {
@@ -34,11 +36,26 @@ function fail(error) {
   throw error;
 }
 
+/** One PASSIVE checkpoint: never waits for the writer, never makes it wait. */
+function passive() {
+  const row = db.pragma("wal_checkpoint(PASSIVE)")[0];
+  if (
+    row.busy === 0 &&
+    row.log >= 0 &&
+    (row.log !== last.log || row.checkpointed !== last.checkpointed)
+  ) {
+    Atomics.add(slots, SLOT.checkpoints, 1);
+  }
+  last = row;
+  return row;
+}
+
 /**
- * One PASSIVE checkpoint, unless the writer's thread is checkpointing (it holds the turn). Asks
- * the writer for relief when the WAL passed its limit without this checkpoint catching up with
- * it: the writer then copies the few frames left itself, between two of its transactions, so
- * that its next transaction starts the WAL over. Until it has, the worker stays out of its way.
+ * A checkpoint, unless the writer's thread is checkpointing (it holds the turn). When the WAL
+ * has passed its limit without starting over, copies what came meanwhile once or twice more: the
+ * writer's next transaction starts the WAL over if it finds it fully copied. If it still has not,
+ * asks the writer for relief: the writer copies the few pages left itself, between two of its
+ * transactions, so that its next one starts the WAL over. Until then the worker holds back.
  */
 function tick() {
   const asked = Atomics.load(slots, SLOT.relief) === 1;
@@ -46,17 +63,20 @@ function tick() {
   if (Atomics.compareExchange(slots, SLOT.turn, 0, 1) !== 0) return;
   let row;
   try {
-    row = db.pragma("wal_checkpoint(PASSIVE)")[0];
+    row = passive();
+    // `log` counts the pages written since the WAL last started over. (The row cannot tell
+    // whether the checkpoint caught up: it compares with the WAL as it was when it began.)
+    for (let i = 0; i < FOLLOW_UPS && row.busy === 0 && row.log > limitPages; i++) {
+      const next = passive();
+      const startedOver = next.log < row.log;
+      row = next;
+      if (startedOver) break;
+    }
   } finally {
     Atomics.store(slots, SLOT.turn, 0);
     Atomics.notify(slots, SLOT.turn);
   }
-  if (row.busy !== 0 || row.log < 0) return;
-  if (row.log !== last.log || row.checkpointed !== last.checkpointed) {
-    Atomics.add(slots, SLOT.checkpoints, 1);
-  }
-  last = row;
-  if (row.checkpointed < row.log && row.log > limitPages) {
+  if (row.busy === 0 && row.log > limitPages) {
     Atomics.store(slots, SLOT.relief, 1);
     askedAt = Date.now();
     parentPort.postMessage("relief");

@@ -7,7 +7,7 @@ export interface CheckpointWorkerOptions {
   readonly intervalMs?: number;
   /**
    * WAL pages past which the writer's thread copies the pages the worker has not yet copied
-   * itself, so that the WAL starts over (default 16,384: 64 MiB of 4 KiB pages).
+   * itself, so that the WAL starts over (default 4,096: 16 MiB of 4 KiB pages).
    */
   readonly walLimitPages?: number;
   /**
@@ -29,9 +29,9 @@ const WAIT_MS = 10_000;
  *
  * @remarks The writer turns SQLite's checkpoints at commit off (`wal_autocheckpoint = 0`); the
  * worker runs `wal_checkpoint(PASSIVE)` every `intervalMs`, which never blocks the writer and
- * never loses a committed transaction. Under a steady stream of commits a PASSIVE checkpoint from
- * another thread rarely ends caught up with the WAL (a commit lands while it syncs), and only a
- * write that starts on a fully copied WAL starts it over: left alone the WAL grows without bound.
+ * never loses a committed transaction. Only a write that starts on a fully copied WAL starts it
+ * over, and under a steady stream of commits a checkpoint from another thread often does not end
+ * fully copied (a commit lands while it syncs): left alone the WAL can grow without bound.
  * So once it passes `walLimitPages` the worker asks the writer for relief and holds back; the
  * writer runs one PASSIVE checkpoint itself between two transactions: it copies only what arrived
  * since the worker's last one, nothing can commit meanwhile, and its next transaction starts the
@@ -50,21 +50,25 @@ export class WalCheckpointer {
   private failed = false;
   private inline = 0;
 
-  /** Starts the worker on the database file at `path`, written by `db`. */
+  /**
+   * Starts the worker on the database file at `path`, written by `db`. `script` is the worker's
+   * body (tests substitute one that fails).
+   */
   constructor(
     private readonly db: Database.Database,
     path: string,
     synchronous: "FULL" | "NORMAL",
     options: CheckpointWorkerOptions = {},
+    script: URL = new URL("./checkpoint-worker.mjs", import.meta.url),
   ) {
     this.onFailure = options.onFailure;
     db.pragma("wal_autocheckpoint = 0");
-    this.worker = new Worker(new URL("./checkpoint-worker.mjs", import.meta.url), {
+    this.worker = new Worker(script, {
       workerData: {
         path,
         synchronous,
         intervalMs: options.intervalMs ?? 100,
-        limitPages: options.walLimitPages ?? 16_384,
+        limitPages: options.walLimitPages ?? 4096,
         shared: this.slots.buffer,
       },
       // Plain JavaScript: no TypeScript loader, no profiler flags of the parent.
@@ -147,14 +151,17 @@ export class WalCheckpointer {
   private checkpointInline(): void {
     if (!this.running || !this.db.open) return;
     if (Atomics.compareExchange(this.slots, SLOT.turn, 0, 1) !== 0) return;
-    Atomics.store(this.slots, SLOT.relief, 0);
     try {
-      this.db.pragma("wal_checkpoint(PASSIVE)");
+      const t0 = performance.now();
+      const r = this.db.pragma("wal_checkpoint(PASSIVE)");
+      if (process.env.DEBUG_CKPT)
+        console.error("relief", (performance.now() - t0).toFixed(1), JSON.stringify(r));
       this.inline += 1;
     } catch (e) {
       // Runs from an event, not a caller: an I/O error here must not take the process down.
       this.fail(e instanceof Error ? e : new Error(String(e)));
     } finally {
+      Atomics.store(this.slots, SLOT.relief, 0);
       this.releaseTurn();
     }
   }
