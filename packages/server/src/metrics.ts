@@ -42,10 +42,13 @@ const SECONDS_BUCKETS = [
  * | `meridian_lww_lost_writes_total` | counter | |
  * | `meridian_sessions_expired_total` | counter | |
  * | `meridian_tombstones_collected_total` | counter | |
+ * | `meridian_wal_bytes` | gauge | |
+ * | `meridian_wal_checkpoints_total` | counter | thread (worker, writer) |
  *
  * Every series also carries the node's `region`. Peer bytes, deltas sent and LWW losses are fed
  * through the hooks of {@link OperationCounters} (`metrics.ops`): see there for who calls what;
- * open client channels through {@link NodeMetrics.watchChannels}.
+ * open client channels through {@link NodeMetrics.watchChannels}; the SQLite WAL through
+ * {@link NodeMetrics.watchWal}.
  */
 export class NodeMetrics {
   /** The node's own registry. */
@@ -57,6 +60,7 @@ export class NodeMetrics {
   /** Hooks for the counters that other parts of the node feed (peer bytes, LWW losses). */
   readonly ops: OperationCounters;
   private channels: { readonly open: number; readonly paused: number } | undefined;
+  private wal: WalSource | undefined;
 
   constructor(
     readonly replica: Replica,
@@ -187,6 +191,27 @@ export class NodeMetrics {
       },
     });
 
+    const walBytes: Gauge = new Gauge({
+      name: "meridian_wal_bytes",
+      help: "Size of the SQLite WAL file",
+      registers,
+      collect: () => {
+        walBytes.set(this.wal?.walStatus().bytes ?? 0);
+      },
+    });
+    const checkpoints: Counter<"thread"> = new Counter({
+      name: "meridian_wal_checkpoints_total",
+      help: "WAL checkpoints that copied pages, by thread: the checkpoint worker, or the writer's when the WAL passed its limit",
+      labelNames: ["thread"],
+      registers,
+      collect: () => {
+        const c = this.wal?.walStatus().checkpoints;
+        checkpoints.reset();
+        checkpoints.inc({ thread: "worker" }, c?.worker ?? 0);
+        checkpoints.inc({ thread: "writer" }, c?.writer ?? 0);
+      },
+    });
+
     this.ops = new OperationCounters(registers);
 
     this.unsubscribe.push(
@@ -251,6 +276,11 @@ export class NodeMetrics {
     this.channels = source;
   }
 
+  /** Reports the size and checkpoints of the WAL of `source` (the node's SQLite store). */
+  watchWal(source: WalSource): void {
+    this.wal = source;
+  }
+
   async render(): Promise<string> {
     return this.registry.metrics();
   }
@@ -260,6 +290,14 @@ export class NodeMetrics {
     for (const off of this.unsubscribe.splice(0)) off();
     this.loopDelay.disable();
   }
+}
+
+/** What {@link NodeMetrics.watchWal} reads: the SQLite store's `walStatus`. */
+export interface WalSource {
+  walStatus(): {
+    readonly bytes: number;
+    readonly checkpoints: { readonly worker: number; readonly writer: number };
+  };
 }
 
 function counter<L extends string>(

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Clock, MemoryStore, type Rng, type Scheduler, type Store } from "@meridian/core";
-import { openSqliteStore, readKeyringFile } from "@meridian/storage-sqlite";
+import { openSqliteStore, readKeyringFile, type SqliteStore } from "@meridian/storage-sqlite";
 import type { DestinationStream } from "pino";
 import { clusterSecrets, DATABASE_FILE, type NodeConfig } from "./config.ts";
 import { currentBootId } from "./boot-id.ts";
@@ -63,7 +63,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   const scheduler = deps.scheduler ?? eventLoopScheduler;
   const logger = createLogger(config.logLevel, config.region, deps.logDestination);
   const tls = readTlsMaterial(config);
-  const store = openStore(config);
+  const { store, sqlite } = openStore(config, logger);
   const replica = new Replica({
     store,
     clock,
@@ -91,6 +91,7 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   });
   janitor.on("fault", (err) => logger.error({ err: loggableError(err) }, "janitor pass failed"));
   const metrics = new NodeMetrics(replica, replicator, janitor);
+  if (sqlite !== undefined) metrics.watchWal(sqlite);
   let ready = false;
   const httpDeps = {
     service,
@@ -175,12 +176,27 @@ export async function startNode(config: NodeConfig, deps: NodeDeps = {}): Promis
   };
 }
 
-function openStore(config: NodeConfig): Store {
-  if (config.dataDir === ":memory:") return new MemoryStore();
+/**
+ * The node's store; when it is SQLite, also as such (for the WAL metrics).
+ *
+ * @remarks The WAL is checkpointed from a worker thread, so that copying it into the database
+ * file never stalls the event loop inside a commit; if the worker fails, the error is logged
+ * and SQLite checkpoints inside commits again.
+ */
+function openStore(config: NodeConfig, logger: Logger): { store: Store; sqlite?: SqliteStore } {
+  if (config.dataDir === ":memory:") return { store: new MemoryStore() };
   mkdirSync(config.dataDir, { recursive: true });
   const keyring = config.keyringFile ? readKeyringFile(config.keyringFile) : undefined;
-  return openSqliteStore(join(config.dataDir, DATABASE_FILE), {
+  const sqlite = openSqliteStore(join(config.dataDir, DATABASE_FILE), {
     synchronous: config.synchronous,
     keyring,
+    checkpointWorker: {
+      onFailure: (err) =>
+        logger.error(
+          { err: loggableError(err) },
+          "WAL checkpoint worker failed: checkpointing inside commits",
+        ),
+    },
   });
+  return { store: sqlite, sqlite };
 }

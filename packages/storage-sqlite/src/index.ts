@@ -13,4 +13,10 @@ export {
 export { KEY_BYTES, type Keyring, parseKeyring, readKeyringFile } from "./keyring.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
 export type { ReencryptOptions, ReencryptReport } from "./reencrypt.ts";
-export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite-store.ts";
+export {
+  openSqliteStore,
+  SqliteStore,
+  type SqliteStoreOptions,
+  type WalStatus,
+} from "./sqlite-store.ts";
+export type { CheckpointWorkerOptions } from "./wal-checkpointer.ts";

@@ -14,6 +14,7 @@ import {
   type Store,
   type VersionVector,
 } from "@meridian/core";
+import { statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { extractCandidates } from "./extract-candidates.ts";
 import { extractPurged } from "./extract-purged.ts";
@@ -33,6 +34,7 @@ import { SessionCache } from "./session-cache.ts";
 import { newestDots } from "./session-dots.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
+import { type CheckpointWorkerOptions, WalCheckpointer } from "./wal-checkpointer.ts";
 import { writeSession } from "./write-session.ts";
 
 /** Options of {@link SqliteStore.open}. */
@@ -60,6 +62,26 @@ export interface SqliteStoreOptions {
    * key of the keyring read; see {@link SqliteStore.reencrypt} for rotation.
    */
   readonly keyring?: Keyring;
+  /**
+   * Checkpoints the WAL from a worker thread instead of inside the commit that passes 1,000 WAL
+   * pages (SQLite's default; false here). `true` takes the worker's defaults. See
+   * {@link WalCheckpointer}: the copy into the database file and its fsyncs leave the thread that
+   * commits.
+   */
+  readonly checkpointWorker?: boolean | CheckpointWorkerOptions;
+}
+
+/** How the store's WAL is being checkpointed; see {@link SqliteStore.walStatus}. */
+export interface WalStatus {
+  /** Size of the WAL file in bytes (0 when there is none). */
+  readonly bytes: number;
+  /** Whether a worker thread checkpoints (false: SQLite does, inside commits). */
+  readonly offThread: boolean;
+  /**
+   * Checkpoints that found new pages, by the worker and by the writer's thread (when the WAL
+   * passed its limit; SQLite's own checkpoints inside commits are not counted).
+   */
+  readonly checkpoints: { readonly worker: number; readonly writer: number };
 }
 
 /** Sessions read per query when walking the store in id order. */
@@ -107,6 +129,7 @@ export class SqliteStore implements Store {
   /** Candidate ids of the extraction round whose peer vector is the key (see extractMissing). */
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   private constructor(
     db: Database.Database,
@@ -145,6 +168,8 @@ export class SqliteStore implements Store {
       return staged;
     });
     this.statesTx = (list) => states.immediate(list);
+    // Last: a constructor that threw would leave the worker running.
+    this.checkpointer = startCheckpointer(db, path, options);
   }
 
   /**
@@ -152,7 +177,8 @@ export class SqliteStore implements Store {
    *
    * @remarks Sets WAL journal mode and `synchronous` (NORMAL unless told otherwise) before anything
    * is written. With a keyring, also `secure_delete`, so bytes a rewrite replaces (an old
-   * ciphertext, a plain value being adopted) are zeroed instead of left in free space.
+   * ciphertext, a plain value being adopted) are zeroed instead of left in free space. With
+   * `checkpointWorker`, starts the worker once the schema is migrated.
    * @throws StorageVersionError when the file was written by a newer schema; KeyringError when
    * the keyring is unusable.
    */
@@ -223,12 +249,26 @@ export class SqliteStore implements Store {
    * Copies every committed page from the WAL into the database file and truncates the WAL
    * (`wal_checkpoint(TRUNCATE)`).
    *
-   * @remarks SQLite checkpoints on its own as the WAL grows; this is for backups and tests that
-   * want the file alone to hold everything. Returns false when a reader kept it from finishing.
+   * @remarks SQLite (or the checkpoint worker) checkpoints on its own as the WAL grows; this is
+   * for backups and tests that want the file alone to hold everything. Waits for a checkpoint of
+   * the worker in progress. Returns false when a reader kept it from finishing.
    */
   checkpoint(): boolean {
-    const [row] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
-    return row?.busy === 0;
+    const truncate = () => {
+      const [row] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number }[];
+      return row?.busy === 0;
+    };
+    return this.checkpointer === undefined ? truncate() : this.checkpointer.exclusive(truncate);
+  }
+
+  /** The WAL's size and who checkpoints it, for operators' metrics. */
+  walStatus(): WalStatus {
+    const c = this.checkpointer;
+    return {
+      bytes: fileSize(`${this.path}-wal`),
+      offThread: c?.running ?? false,
+      checkpoints: { worker: c?.workerCheckpoints ?? 0, writer: c?.inlineCheckpoints ?? 0 },
+    };
   }
 
   /**
@@ -403,7 +443,12 @@ export class SqliteStore implements Store {
     return digestSessions(this.allSessions());
   }
 
+  /**
+   * Closes the database, after the checkpoint worker's connection: the writer's connection is
+   * then the last one, and SQLite folds the WAL into the database file as it closes.
+   */
   close(): void {
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
@@ -488,6 +533,28 @@ export class SqliteStore implements Store {
 /** Opens a {@link SqliteStore}; see {@link SqliteStore.open}. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return SqliteStore.open(path, options);
+}
+
+/** The store's checkpoint worker, when its options ask for one. */
+function startCheckpointer(
+  db: Database.Database,
+  path: string,
+  options: SqliteStoreOptions,
+): WalCheckpointer | undefined {
+  const worker = options.checkpointWorker ?? false;
+  if (worker === false) return undefined;
+  const synchronous = SYNCHRONOUS[options.synchronous ?? "NORMAL"];
+  return new WalCheckpointer(db, path, synchronous, worker === true ? {} : worker);
+}
+
+/** Size of a file in bytes; 0 when it does not exist. */
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  }
 }
 
 /** Index of the first id in sorted `ids` greater than `after`. */

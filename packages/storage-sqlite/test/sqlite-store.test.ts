@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { unpackValue, VersionVector } from "@meridian/core";
+import { join } from "node:path";
+import { VersionVector } from "@meridian/core";
 import { storeConformance, testDelta, testSessionId, testStamp } from "@meridian/core/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import { crashWriter, expectAcknowledgedWrites } from "./crash-kit.ts";
 import { openSqliteStore, SCHEMA_VERSION, type SqliteStoreOptions } from "../src/index.ts";
 import { SCHEMA_V1 } from "../src/schema.ts";
 import { prepareStatements } from "../src/statements.ts";
@@ -178,47 +178,8 @@ describe("SqliteStore on disk", () => {
 
   it("loses no acknowledged write when the writing process is killed with SIGKILL", async () => {
     const path = freshPath();
-    const root = resolve(import.meta.dirname, "../../..");
-    const script = resolve(import.meta.dirname, "fixtures/crash-writer.ts");
-    const child = spawn(process.execPath, ["--import", "tsx", script, path, "FULL"], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let acked = 0;
-    let stderr = "";
-    let buffered = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<NodeJS.Signals | null>((done) =>
-      child.on("exit", (_, sig) => done(sig)),
-    );
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) acked = Math.max(acked, Number(line));
-      // Kill right after an acknowledgement, while the child is in the middle of the next write.
-      if (acked >= 300) child.kill("SIGKILL");
-    });
-    const signal = await exited;
-    expect(signal, `the writer died on its own: ${stderr}`).toBe("SIGKILL");
+    const acked = await crashWriter(path, ["FULL"], ([seq]) => (seq ?? 0) >= 300);
     expect(acked).toBeGreaterThanOrEqual(300);
-
-    const store = openSqliteStore(path);
-    try {
-      const vv = store.versionVector();
-      expect(vv.base("eu")).toBeGreaterThanOrEqual(acked);
-      for (let seq = 1; seq <= acked; seq++) {
-        const s = store.getSession(`crash_${String(seq).padStart(10, "0")}`);
-        const reg = s?.fields.get("n");
-        expect(reg?.kind === "value" && reg.value !== null ? unpackValue(reg.value) : reg).toBe(
-          seq,
-        );
-      }
-      expect(store.loadClock()?.wall).toBeGreaterThanOrEqual(1_700_000_000_000 + acked);
-    } finally {
-      store.close();
-    }
+    expectAcknowledgedWrites(path, acked);
   });
 });
