@@ -114,6 +114,8 @@ export class SqliteStore implements Store {
   /** Candidate ids of the extraction round whose peer vector is the key (see extractMissing). */
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
+  /** Rows of `sessions` as of the last commit; undefined until counted (see sessionCount). */
+  private rowCount: number | undefined;
 
   private constructor(
     db: Database.Database,
@@ -330,6 +332,7 @@ export class SqliteStore implements Store {
         this.q.deleteDot.run(origin, seq, p.id);
       }
       this.q.purgeSession.run(p.id);
+      this.rowCount = undefined;
     }
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
     // Extraction of purged ids probes the dot index once per known origin.
@@ -376,8 +379,14 @@ export class SqliteStore implements Store {
     return this.sessionsAfter("");
   }
 
+  /**
+   * @remarks Counted by SQLite once (a scan of every row), then kept up to date as commits add
+   * sessions; a purge, which removes rows, has it counted again. `/v1/cluster` and the metrics
+   * ask often, and a scan of a large store costs tens of milliseconds each time.
+   */
   sessionCount(): number {
-    return this.q.sessionCount.get()!.n;
+    this.rowCount ??= this.q.sessionCount.get()!.n;
+    return this.rowCount;
   }
 
   loadClock(): ClockHighWater | undefined {
@@ -495,10 +504,14 @@ export class SqliteStore implements Store {
     return row === undefined ? undefined : this.decode(id, row.body);
   }
 
-  /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
+  /**
+   * Caches the states a transaction just committed (with `fill` false, only ids already cached),
+   * and counts the sessions it created.
+   */
   private remember(staged: ReadonlyMap<string, Staged>, fill = true): void {
-    for (const [id, { after }] of staged) {
+    for (const [id, { before, after }] of staged) {
       if (after === undefined) continue;
+      if (before === undefined && this.rowCount !== undefined) this.rowCount += 1;
       if (fill) this.cache.set(id, after);
       else this.cache.refresh(id, after);
     }

@@ -99,6 +99,7 @@ function joinInChunks(
     expect(got, `rejected writes of chunk ${k}`).toBe(
       stores[1].applyStates(chunk).rejectedFieldWrites,
     );
+    expect(stores[0].sessionCount(), `sessions after chunk ${k}`).toBe(stores[1].sessionCount());
   }
 }
 
@@ -144,6 +145,9 @@ describe("applyStates on SQLite", () => {
             if (i % c.purgeEvery !== 0) continue;
             store.purgeSession(id);
             reference.purgeSession(id);
+            expect(store.sessionCount(), `sessions after purging ${id}`).toBe(
+              reference.sessionCount(),
+            );
           }
           const source = new MemoryStore();
           source.applyDeltas(c.deltas);
