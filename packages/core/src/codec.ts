@@ -123,7 +123,34 @@ function messageOut(m: PeerMessage): Wire {
  * @remarks `decodeMessage(encodeMessage(m))` equals `m` for every well-formed message.
  */
 export function encodeMessage(m: PeerMessage): Uint8Array {
+  if (m.type === "sync-chunk") return encodeSyncChunk(m);
   return packr.pack([PROTOCOL_VERSION, TAGS[m.type], ...messageOut(m)]);
+}
+
+/** The packed wire form of the sessions of `sync-chunk` messages, by their array. */
+const packedChunks = new WeakMap<readonly SessionState[], Uint8Array>();
+
+/**
+ * Encodes a `sync-chunk`, packing its sessions once per array however many messages carry it.
+ *
+ * @remarks A server serving one extraction to several requesters sends them the same chunk
+ * arrays (with their own round and index). msgpack is concatenative: the message's bytes are its
+ * header fields packed with a nil in the sessions' place, the nil (its last byte) replaced by the
+ * packed array, exactly what packing the whole message gives. States are immutable, so the bytes
+ * of an array stay right for as long as it lives.
+ */
+function encodeSyncChunk(m: Extract<PeerMessage, { type: "sync-chunk" }>): Uint8Array {
+  let sessions = packedChunks.get(m.sessions);
+  if (sessions === undefined) {
+    // A copy: msgpackr may write later messages over the buffer it packed into.
+    sessions = new Uint8Array(packr.pack(m.sessions.map(sessionToWire)));
+    packedChunks.set(m.sessions, sessions);
+  }
+  const head = packr.pack([PROTOCOL_VERSION, TAGS["sync-chunk"], m.round, m.index, null]);
+  const out = new Uint8Array(head.length - 1 + sessions.length);
+  out.set(head.subarray(0, head.length - 1));
+  out.set(sessions, head.length - 1);
+  return out;
 }
 
 /** Encodes a value with the codec's msgpack settings (field values use this too). */

@@ -284,6 +284,30 @@ describe("encodeMessage / decodeMessage round trip", () => {
     );
   });
 
+  it("encodes a sync-chunk whose sessions array it packed before exactly as packing it whole", () => {
+    fc.assert(
+      fc.property(
+        fc.array(sessionArb(), { maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 4 }),
+        (sessions, numbers) => {
+          // One array sent in several messages, as a shared extraction sends it to its requesters.
+          for (const [round, index] of numbers) {
+            const m: PeerMessage = { type: "sync-chunk", round, index, sessions };
+            const whole = packValue([
+              PROTOCOL_VERSION,
+              7,
+              round,
+              index,
+              sessions.map(sessionToWire),
+            ]);
+            expect(Buffer.from(encodeMessage(m)).equals(Buffer.from(whole))).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 300, seed: fcSeed() },
+    );
+  });
+
   it("writes the documented layout (PROTOCOL.md)", () => {
     const stamp = { hlc: { wall: 1700000000000, logical: 2, node: "eu" }, seq: 7 };
     const session: SessionState = {

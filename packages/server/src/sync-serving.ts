@@ -106,7 +106,9 @@ export class SyncServing {
     // before it joined, and none joins an extraction that is over.
     if (page.next === null) this.extractions.delete(x.key);
     else x.cursor = page.next;
-    for (const r of live) this.sendSessions(r, page.sessions);
+    // One set of chunk arrays for every requester: the codec packs each array once.
+    const chunks = chunksOf(page.sessions);
+    for (const r of live) this.sendChunks(r, chunks);
     if (page.next === null) {
       for (const r of live) if (r.alive) this.prefixPage(r, x.snapshot, undefined);
       return;
@@ -124,10 +126,7 @@ export class SyncServing {
     if (this.o.stopped()) return;
     try {
       const { sessions, next } = this.o.store.extractMissing(r.theirs, this.page(cursor));
-      this.sendSessions(
-        r,
-        sessions.filter((s) => s.id <= until),
-      );
+      this.sendChunks(r, chunksOf(sessions.filter((s) => s.id <= until)));
       if (!r.alive) return;
       if (next === null || next >= until) {
         this.purgedPage(r, snapshot, undefined);
@@ -159,11 +158,10 @@ export class SyncServing {
     }
   }
 
-  /** Sends `sessions` as chunks bounded in bytes, so no frame outgrows the peer's limit. */
-  private sendSessions(r: Requester, sessions: readonly SessionState[]): void {
-    const queue = [...sessions];
-    while (r.alive && queue.length > 0) {
-      const chunk = takeBatch(queue, queue.length, MAX_MESSAGE_BYTES, estimateSize);
+  /** Sends each of `chunks` as a `sync-chunk`, stopping at the first send refused. */
+  private sendChunks(r: Requester, chunks: readonly SessionState[][]): void {
+    for (const chunk of chunks) {
+      if (!r.alive) return;
       if (r.link.send({ type: "sync-chunk", round: r.round, index: r.index, sessions: chunk })) {
         r.index += 1;
       } else {
@@ -185,4 +183,13 @@ export class SyncServing {
     r.link.close(1011, "sync failed");
     this.o.onFault(r.link, error);
   }
+}
+
+/** `sessions` cut into chunks bounded in bytes, so no frame outgrows the peer's limit. */
+function chunksOf(sessions: readonly SessionState[]): SessionState[][] {
+  const queue = [...sessions];
+  const chunks: SessionState[][] = [];
+  while (queue.length > 0)
+    chunks.push(takeBatch(queue, queue.length, MAX_MESSAGE_BYTES, estimateSize));
+  return chunks;
 }

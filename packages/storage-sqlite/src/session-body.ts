@@ -9,7 +9,7 @@ import {
 } from "@meridian/core";
 import { StorageCorruptError } from "./errors.ts";
 import { lifetimesIn, lifetimesOut, type StampTuple, stampIn, stampOut } from "./register-rows.ts";
-import type { RowProtection } from "./row-protection.ts";
+import { isSealed, type RowProtection } from "./row-protection.ts";
 
 /**
  * What a format 1 body's sealed secret part is bound to (associated data), next to the session
@@ -158,6 +158,17 @@ export function bodyDeleted(parsed: ParsedBody): Stamp | undefined {
 }
 
 /**
+ * What the sealed secret part of a stored body is bound to, by the body's format.
+ *
+ * @remarks Only a sealed part is opened against it: a plain part (a store without a keyring, or
+ * one being adopted by `reencrypt`) is never checked against a binding, so computing it (a
+ * msgpack and a SHA-256 of the readable part) would be wasted on every read.
+ */
+function sealedBinding(t: readonly unknown[], names: readonly FieldTuple[]): string {
+  return t[0] === 1 ? namesBinding(names.map((f) => f[0])) : secretBinding(t.slice(0, 8));
+}
+
+/**
  * Rebuilds the session of a stored body, opening its secret part with `protection`.
  *
  * @remarks @throws UnknownKeyError, DecryptError or PlaintextValueError from `protection` (a
@@ -171,7 +182,7 @@ export function sessionFromBody(
 ): SessionState {
   const { id, tuple: t } = parsed;
   const names = t[7] as FieldTuple[];
-  const binding = t[0] === 1 ? namesBinding(names.map((f) => f[0])) : secretBinding(t.slice(0, 8));
+  const binding = isSealed(parsed.secret) ? sealedBinding(t, names) : "";
   const secrets = unpackValue(protection.open(parsed.secret, id, binding, adoptPlaintext));
   if (!Array.isArray(secrets) || secrets.length !== names.length + 1) {
     throw new StorageCorruptError(`secret part of ${id} does not match its fields`);

@@ -31,6 +31,7 @@ import { expiryBucket } from "./schema.ts";
 import { SealedRows } from "./sealed-rows.ts";
 import { bodyDeleted, bodyStamps, parseBody, sessionFromBody } from "./session-body.ts";
 import { SessionCache } from "./session-cache.ts";
+import { insertNewSessions } from "./new-session-rows.ts";
 import { newestDots } from "./session-dots.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import { loadVersionVector, saveCoverage } from "./version-vector-rows.ts";
@@ -89,6 +90,12 @@ const CHUNK = 256;
 
 const SYNCHRONOUS = { FULL: "FULL", NORMAL: "NORMAL" } as const;
 
+/** Marks an id as purged where a stored state or nothing is expected. */
+const PURGED = Symbol("purged");
+
+/** What the store holds for an id before a join: its state, nothing, or a purge. */
+type Prior = SessionState | undefined | typeof PURGED;
+
 interface Staged {
   readonly before: SessionState | undefined;
   after: SessionState | undefined;
@@ -130,6 +137,8 @@ export class SqliteStore implements Store {
   private readonly roundCandidates = new WeakMap<VersionVector, string[] | null>();
   readonly commitsSurvivePowerLoss: boolean;
   private readonly checkpointer: WalCheckpointer | undefined;
+  /** Rows of `sessions` as of the last commit; undefined until counted (see sessionCount). */
+  private rowCount: number | undefined;
 
   private constructor(
     db: Database.Database,
@@ -163,8 +172,9 @@ export class SqliteStore implements Store {
     this.applyTx = (deltas, clock) => apply.immediate(deltas, clock);
     const states = db.transaction((list: readonly SessionState[]) => {
       const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
-      for (const s of list) this.stage(staged, s);
-      this.writeStaged(staged);
+      const prior = this.priorStates(list.map((s) => s.id));
+      for (const s of list) this.stage(staged, s, (id) => prior.get(id));
+      this.writeStaged(staged, true);
       return staged;
     });
     this.statesTx = (list) => states.immediate(list);
@@ -362,6 +372,7 @@ export class SqliteStore implements Store {
         this.q.deleteDot.run(origin, seq, p.id);
       }
       this.q.purgeSession.run(p.id);
+      this.rowCount = undefined;
     }
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
     // Extraction of purged ids probes the dot index once per known origin.
@@ -408,8 +419,14 @@ export class SqliteStore implements Store {
     return this.sessionsAfter("");
   }
 
+  /**
+   * @remarks Counted by SQLite once (a scan of every row), then kept up to date as commits add
+   * sessions; a purge, which removes rows, has it counted again. `/v1/cluster` and the metrics
+   * ask often, and a scan of a large store costs tens of milliseconds each time.
+   */
   sessionCount(): number {
-    return this.q.sessionCount.get()!.n;
+    this.rowCount ??= this.q.sessionCount.get()!.n;
+    return this.rowCount;
   }
 
   loadClock(): ClockHighWater | undefined {
@@ -456,19 +473,69 @@ export class SqliteStore implements Store {
    * Merges `s` into the batch's pending state of its session, reading it on first touch, and
    * counts the field writes of `s` that lose to that state.
    */
-  private stage(batch: StagedBatch, s: SessionState): void {
+  private stage(
+    batch: StagedBatch,
+    s: SessionState,
+    prior: (id: string) => Prior = (id) => this.priorState(id),
+  ): void {
     const staged = batch.sessions;
     let entry = staged.get(s.id);
     if (entry === undefined) {
-      const before = this.peekSession(s.id);
-      // A purged session stays gone: whatever still arrives for it is dropped. (Purging deletes
-      // its rows, so only an absent session can be a purged one.)
-      if (before === undefined && this.q.wasPurged.get(s.id) !== undefined) return;
+      const before = prior(s.id);
+      // A purged session stays gone: whatever still arrives for it is dropped.
+      if (before === PURGED) return;
       entry = { before, after: before };
       staged.set(s.id, entry);
     }
     batch.rejected += rejectedFieldWrites(entry.after, s);
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
+  }
+
+  /** What the store holds for `id` before a join: its state, nothing, or a purge. */
+  private priorState(id: string): Prior {
+    const before = this.peekSession(id);
+    // Purging deletes a session's rows, so only an absent session can be a purged one.
+    if (before === undefined && this.q.wasPurged.get(id) !== undefined) return PURGED;
+    return before;
+  }
+
+  /**
+   * {@link SqliteStore.priorState} of each of `ids`, read with one statement per chunk of ids
+   * (sessions first, then the purged ids among the absent ones) instead of two per id.
+   */
+  private priorStates(ids: readonly string[]): Map<string, Prior> {
+    const out = new Map<string, Prior>();
+    const unread: string[] = [];
+    for (const id of new Set(ids)) {
+      const cached = this.cache.get(id);
+      if (cached !== undefined) out.set(id, cached);
+      else unread.push(id);
+    }
+    for (let i = 0; i < unread.length; i += CHUNK) {
+      const chunk = unread.slice(i, i + CHUNK);
+      const bodies = this.storedBodies(chunk);
+      const absent = chunk.filter((id) => !bodies.has(id));
+      const purged = new Set(
+        absent.length === 0 ? [] : this.q.purgedOf.all(JSON.stringify(absent)).map((r) => r.id),
+      );
+      for (const id of chunk) {
+        const body = bodies.get(id);
+        if (body !== undefined) out.set(id, this.decode(id, body));
+        else out.set(id, purged.has(id) ? PURGED : undefined);
+      }
+    }
+    return out;
+  }
+
+  /** The stored bodies of those of `ids` that have a row, by id; one statement. */
+  private storedBodies(ids: readonly string[]): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const r of this.q.sessionBodiesOf.all(JSON.stringify(ids))) out.set(r.id, r.body);
+    return out;
+  }
+
+  private decode(id: string, body: Uint8Array): SessionState {
+    return sessionFromBody(parseBody(id, body), this.protection);
   }
 
   /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
@@ -479,28 +546,40 @@ export class SqliteStore implements Store {
   /** The stored state of a session, decoded from its row (no cache). */
   private readSession(id: string): SessionState | undefined {
     const row = this.q.sessionBody.get(id);
-    return row === undefined
-      ? undefined
-      : sessionFromBody(parseBody(id, row.body), this.protection);
+    return row === undefined ? undefined : this.decode(id, row.body);
   }
 
-  /** Caches the states a transaction just committed (with `fill` false, only ids already cached). */
+  /**
+   * Caches the states a transaction just committed (with `fill` false, only ids already cached),
+   * and counts the sessions it created.
+   */
   private remember(staged: ReadonlyMap<string, Staged>, fill = true): void {
-    for (const [id, { after }] of staged) {
+    for (const [id, { before, after }] of staged) {
       if (after === undefined) continue;
+      if (before === undefined && this.rowCount !== undefined) this.rowCount += 1;
       if (fill) this.cache.set(id, after);
       else this.cache.refresh(id, after);
     }
   }
 
-  private writeStaged(batch: StagedBatch): void {
+  /**
+   * Writes the sessions a transaction staged, and remembers the origins new among their dots.
+   *
+   * @remarks With `bulk` (anti-entropy chunks), sessions new to the store go in through
+   * multi-row INSERTs ({@link insertNewSessions}); the rows written are the same.
+   */
+  private writeStaged(batch: StagedBatch, bulk = false): void {
     const fresh: string[] = [];
     const note = (origin: string) => {
       if (!this.origins.has(origin)) fresh.push(origin);
     };
+    const created: SessionState[] = [];
     for (const { before, after } of batch.sessions.values()) {
-      if (after !== undefined) writeSession(this.q, this.protection, before, after, note);
+      if (after === undefined) continue;
+      if (bulk && before === undefined) created.push(after);
+      else writeSession(this.q, this.protection, before, after, note);
     }
+    insertNewSessions(this.q, this.protection, created, note);
     for (const origin of fresh) this.q.insertOrigin.run(origin);
     // Safe to remember before commit: an origin without rows only costs an empty index probe.
     for (const origin of fresh) this.origins.add(origin);
@@ -520,12 +599,20 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Sessions of `ids` from index `start` on; read without filling the cache (a bulk read). */
+  /**
+   * Sessions of `ids` from index `start` on, read a chunk of ids per statement, without filling
+   * the cache (a bulk read).
+   */
   private *sessionsByIds(ids: readonly string[], start: number): IterableIterator<SessionState> {
-    for (let i = start; i < ids.length; i++) {
-      const id = ids[i]!;
-      const s = this.peekSession(id);
-      if (s !== undefined) yield s;
+    for (let i = start; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const cached = chunk.map((id) => this.cache.get(id));
+      const bodies = this.storedBodies(chunk.filter((_, j) => cached[j] === undefined));
+      for (const [j, id] of chunk.entries()) {
+        const body = bodies.get(id);
+        const s = cached[j] ?? (body === undefined ? undefined : this.decode(id, body));
+        if (s !== undefined) yield s;
+      }
     }
   }
 }

@@ -7,6 +7,19 @@ export interface PurgedRow {
   readonly seq: number | null;
 }
 
+/** Rows of one multi-row INSERT of new sessions or index rows (see `new-session-rows.ts`). */
+export const ROWS_PER_INSERT = 64;
+/** Columns of a `sessions` row as `insertSessions` binds them. */
+export const SESSION_COLUMNS = 6;
+/** Columns of a `session_dots` row as `insertDots` binds them. */
+export const DOT_COLUMNS = 3;
+
+/** `(?, …), (?, …)…`: `rows` groups of `columns` placeholders. */
+function rowsOf(columns: number, rows: number): string {
+  const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`;
+  return Array.from({ length: rows }, () => row).join(", ");
+}
+
 /**
  * Every statement the store runs, prepared once per connection.
  *
@@ -20,6 +33,26 @@ export function prepareStatements(db: Database.Database) {
     ),
     sessionBodiesAfter: db.prepare<[string, number], { id: string; body: Uint8Array }>(
       "SELECT id, body FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
+    ),
+    // Bulk reads take their ids as one JSON array: one statement per chunk of sessions instead
+    // of one per session, whose fixed cost (bind, step, reset) outweighs a B-tree probe.
+    sessionBodiesOf: db.prepare<[string], { id: string; body: Uint8Array }>(
+      "SELECT id, body FROM sessions WHERE id IN (SELECT value FROM json_each(?))",
+    ),
+    purgedOf: db.prepare<[string], { id: string }>(
+      "SELECT id FROM purged WHERE id IN (SELECT value FROM json_each(?))",
+    ),
+    insertSessions: db.prepare<unknown[]>(
+      `INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body) VALUES
+       ${rowsOf(SESSION_COLUMNS, ROWS_PER_INSERT)}`,
+    ),
+    insertSession: db.prepare<unknown[]>(
+      `INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body) VALUES
+       ${rowsOf(SESSION_COLUMNS, 1)}`,
+    ),
+    insertDots: db.prepare<unknown[]>(
+      `INSERT OR IGNORE INTO session_dots (origin, seq, session_id) VALUES
+       ${rowsOf(DOT_COLUMNS, ROWS_PER_INSERT)}`,
     ),
     upsertSession: db.prepare<
       [string, string | null, number | null, number | null, number, Uint8Array]
