@@ -1,9 +1,12 @@
 import type { SessionState } from "@meridian/core";
 
+/** What the cache knows of a session: its state, or `null` for no row and not purged. */
+export type CachedSession = SessionState | null;
+
 /** One cached session, linked into the recency list. */
 interface Entry {
   id: string;
-  state: SessionState;
+  state: CachedSession;
   /** The next older entry; the oldest entry links to nothing. */
   older: Entry | undefined;
   /** The next younger entry; the youngest entry links to nothing. */
@@ -19,6 +22,12 @@ interface Entry {
  * reached, so memory stays bounded whatever the number of stored sessions. States are immutable
  * values (core never mutates one), so handing the same object to several readers is safe.
  *
+ * An entry may also say that a session is known to be absent and not purged (`null`), so that
+ * a new session costs one lookup, not one per reader (the write path, then its commit). That
+ * knowledge goes stale the same way a state does: every transaction that writes a session,
+ * a new one included, must {@link SessionCache.set} or {@link SessionCache.refresh} its id
+ * afterwards, and a purge must {@link SessionCache.delete} it.
+ *
  * Recency is a doubly linked list beside the index, so every operation is O(1). A `Map` alone
  * (re-insert to refresh, evict its first key) is not: V8 leaves a hole for each deleted key at
  * the front of the Map's table until the next rehash, and finding the first key walks over them,
@@ -31,14 +40,15 @@ export class SessionCache {
 
   constructor(private readonly capacity: number) {}
 
-  get(id: string): SessionState | undefined {
+  /** The cached state of `id` (`null`: known absent), undefined when not cached. */
+  get(id: string): CachedSession | undefined {
     const e = this.index.get(id);
     if (e === undefined) return undefined;
     this.touch(e);
     return e.state;
   }
 
-  set(id: string, state: SessionState): void {
+  set(id: string, state: CachedSession): void {
     if (this.capacity <= 0) return;
     const e = this.index.get(id);
     if (e !== undefined) {
@@ -59,7 +69,7 @@ export class SessionCache {
     this.insert({ id, state, older: undefined, younger: undefined });
   }
 
-  /** Replaces the state of `id` if it is cached; never adds an entry. */
+  /** Replaces the state of `id` if it is cached (known absent included); never adds an entry. */
   refresh(id: string, state: SessionState): void {
     const e = this.index.get(id);
     if (e !== undefined) e.state = state;

@@ -189,11 +189,7 @@ export class SqliteStore implements Store {
   }
 
   getSession(id: string): SessionState | undefined {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return cached;
-    const s = this.readSession(id);
-    if (s !== undefined) this.cache.set(id, s);
-    return s;
+    return this.lookup(id, true) ?? undefined;
   }
 
   sessionsOfUser(userId: string): string[] {
@@ -332,6 +328,8 @@ export class SqliteStore implements Store {
   }
 
   wasPurged(id: string): boolean {
+    // A cached id has a row or is known not purged: purging drops it from the cache.
+    if (this.cache.get(id) !== undefined) return false;
     return this.q.wasPurged.get(id) !== undefined;
   }
 
@@ -415,10 +413,11 @@ export class SqliteStore implements Store {
     const staged = batch.sessions;
     let entry = staged.get(s.id);
     if (entry === undefined) {
-      const before = this.peekSession(s.id);
+      const found = this.lookup(s.id, false);
       // A purged session stays gone: whatever still arrives for it is dropped. (Purging deletes
       // its rows, so only an absent session can be a purged one.)
-      if (before === undefined && this.q.wasPurged.get(s.id) !== undefined) return;
+      if (found === undefined) return;
+      const before = found ?? undefined;
       entry = { before, after: before };
       staged.set(s.id, entry);
     }
@@ -428,7 +427,26 @@ export class SqliteStore implements Store {
 
   /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
   private peekSession(id: string): SessionState | undefined {
-    return this.cache.get(id) ?? this.readSession(id);
+    const cached = this.cache.get(id);
+    return cached === undefined ? this.readSession(id) : (cached ?? undefined);
+  }
+
+  /**
+   * The stored state of a session, `null` when it has no row and was not purged, undefined when
+   * it was purged; from the cache if there, else in one query, which fills the cache when `fill`.
+   */
+  private lookup(id: string, fill: boolean): SessionState | null | undefined {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const row = this.q.sessionOrPurged.get(id, id)!;
+    if (row.body === null) {
+      if (row.purged !== 0) return undefined;
+      if (fill) this.cache.set(id, null);
+      return null;
+    }
+    const s = sessionFromBody(parseBody(id, row.body), this.protection);
+    if (fill) this.cache.set(id, s);
+    return s;
   }
 
   /** The stored state of a session, decoded from its row (no cache). */
