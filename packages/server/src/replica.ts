@@ -248,8 +248,7 @@ export class Replica {
         }
       }
       held.push(d.dot);
-      if (this.store.holds(d.dot) || batch.hasRemote(d.dot)) continue;
-      batch.addRemote(d);
+      if (!this.store.holds(d.dot)) batch.addRemote(d);
     }
     return new Promise((resolve, reject) =>
       batch.onCommit(
