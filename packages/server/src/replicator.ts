@@ -420,8 +420,14 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       link.close(4400, "deltas must each hold one whole write");
       return;
     }
+    // Each write's own clock, for its lag once applied.
+    const walls: number[] = [];
+    for (const d of deltas) {
+      const stamp = newestStamp(d.session);
+      if (stamp !== undefined) walls.push(stamp.hlc.wall);
+    }
     this.replica.applyRemote(deltas).then(
-      (result) => this.onRemoteApplied(link, deltas, sentWall, result),
+      (result) => this.onRemoteApplied(link, walls, sentWall, result),
       (e: unknown) => {
         this.emit("fault", link.peerId, e);
         link.close(1011, "applying deltas failed");
@@ -431,7 +437,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
 
   private onRemoteApplied(
     link: PeerLink,
-    deltas: readonly Delta[],
+    walls: readonly number[],
     sentWall: number,
     { held, refusedSkew, lostWrites }: RemoteApplyResult,
   ): void {
@@ -444,10 +450,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const peer = this.peers.get(link.peerId);
     let worst = Math.max(0, now - sentWall);
     const lags: number[] = [];
-    for (const d of deltas) {
-      const stamp = newestStamp(d.session);
-      if (stamp === undefined) continue;
-      const one = Math.max(0, now - stamp.hlc.wall);
+    for (const wall of walls) {
+      const one = Math.max(0, now - wall);
       peer?.lags.add(one);
       lags.push(one);
       if (one > worst) worst = one;
