@@ -1,4 +1,5 @@
 import { packValue, unpackValue } from "./codec.ts";
+import { msgpackArrayHeader } from "./msgpack-header.ts";
 import { DecodeError } from "./errors.ts";
 
 /**
@@ -95,14 +96,7 @@ export function encodeChannelCall(c: ChannelCall): Uint8Array {
  * a sender can measure each call before it chooses the frame it goes in.
  */
 export function channelFrame(items: readonly Uint8Array[]): Uint8Array {
-  const n = items.length;
-  const header =
-    n < 16
-      ? Uint8Array.of(0x90 | n)
-      : n < 0x10000
-        ? Uint8Array.of(0xdc, n >> 8, n & 0xff)
-        : Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-  return Buffer.concat([header, ...items]);
+  return Buffer.concat([msgpackArrayHeader(items.length), ...items]);
 }
 
 /** Encodes answers as one frame: a msgpack array of `[id, status, body, version]` (nil for none). */

@@ -10,6 +10,7 @@ import {
   MAX_LIFETIMES,
 } from "./lifetime.ts";
 import { PROTOCOL_VERSION, type PeerMessage } from "./messages.ts";
+import { msgpackArrayHeader } from "./msgpack-header.ts";
 import type { PurgedId } from "./purged.ts";
 import { type FieldRegister, isYjsUpdate } from "./register.ts";
 import type { MetaRegister, SessionState, TimeRegister } from "./session.ts";
@@ -120,11 +121,45 @@ function messageOut(m: PeerMessage): Wire {
 /**
  * Encodes a peer message: msgpack of `[protocol, tag, ...fields]`.
  *
- * @remarks `decodeMessage(encodeMessage(m))` equals `m` for every well-formed message.
+ * @remarks `decodeMessage(encodeMessage(m))` equals `m` for every well-formed message. A
+ * `deltas` message is put together from its deltas' encodings, each made once per delta object
+ * (see {@link encodedDelta}), and a `sync-chunk` from its sessions packed once per array (see
+ * {@link encodeSyncChunk}): the same bytes as encoding the message whole.
  */
 export function encodeMessage(m: PeerMessage): Uint8Array {
+  if (m.type === "deltas") return encodeDeltas(m.deltas, m.sent);
   if (m.type === "sync-chunk") return encodeSyncChunk(m);
   return packr.pack([PROTOCOL_VERSION, TAGS[m.type], ...messageOut(m)]);
+}
+
+/** The msgpack encoding of each delta encoded lately, as its `[dot, session]` wire item. */
+const deltaItems = new WeakMap<Delta, Uint8Array>();
+
+/**
+ * The wire item of `d`, encoded on first use and then remembered as long as `d` lives.
+ *
+ * @remarks A local write goes to every peer as the same delta object, so each write is encoded
+ * once however many peers it is pushed to. Deltas are immutable values, so the bytes stay true.
+ */
+function encodedDelta(d: Delta): Uint8Array {
+  let item = deltaItems.get(d);
+  if (item === undefined) {
+    item = packr.pack([dotOut(d.dot), sessionToWire(d.session)]);
+    deltaItems.set(d, item);
+  }
+  return item;
+}
+
+function encodeDeltas(deltas: readonly Delta[], sent: Hlc): Uint8Array {
+  const parts: Uint8Array[] = [
+    msgpackArrayHeader(4),
+    packr.pack(PROTOCOL_VERSION),
+    packr.pack(TAGS.deltas),
+    msgpackArrayHeader(deltas.length),
+  ];
+  for (const d of deltas) parts.push(encodedDelta(d));
+  parts.push(packr.pack(hlcOut(sent)));
+  return Buffer.concat(parts);
 }
 
 /** The packed wire form of the sessions of `sync-chunk` messages, by their array. */
@@ -142,7 +177,8 @@ const packedChunks = new WeakMap<readonly SessionState[], Uint8Array>();
 function encodeSyncChunk(m: Extract<PeerMessage, { type: "sync-chunk" }>): Uint8Array {
   let sessions = packedChunks.get(m.sessions);
   if (sessions === undefined) {
-    // A copy: msgpackr may write later messages over the buffer it packed into.
+    // A copy: msgpackr packs into slices of a shared slab, and a remembered slice would keep the
+    // whole slab alive for as long as the chunk lives.
     sessions = new Uint8Array(packr.pack(m.sessions.map(sessionToWire)));
     packedChunks.set(m.sessions, sessions);
   }
@@ -174,6 +210,52 @@ function fail(what: string): never {
   throw new DecodeError(`malformed message: ${what}`);
 }
 
+// Fast paths: `readStamp(v) ?? stampIn(v, path)` and the like. The readers accept exactly what
+// the checking parsers accept and answer undefined for anything else, without a word; the
+// checking parser then runs only to say what is wrong, and where. The path of a value in a
+// message (`deltas[3].session.fields[0].stamp.wall`) is built only then: building it on the way
+// down, for every stamp of every pushed write, cost more than the checks themselves.
+
+const MAX_LOGICAL = 0xffff_ffff;
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
+}
+
+/** The node id accepted last: nearly every stamp of a message names the same node. */
+let lastNodeId = "";
+
+function isNode(v: unknown): v is string {
+  if (v === lastNodeId) return true;
+  if (typeof v !== "string" || !isNodeId(v)) return false;
+  lastNodeId = v;
+  return true;
+}
+
+function readStamp(v: unknown): Stamp | undefined {
+  if (!Array.isArray(v) || v.length !== 4) return undefined;
+  const [wall, logical, node, seq] = v;
+  if (!isInt(wall, 0, Number.MAX_SAFE_INTEGER) || !isInt(logical, 0, MAX_LOGICAL)) return undefined;
+  if (!isNode(node) || !isInt(seq, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  return { hlc: { wall, logical, node }, seq };
+}
+
+function readDot(v: unknown): Dot | undefined {
+  if (!Array.isArray(v) || v.length !== 2) return undefined;
+  const [origin, seq] = v;
+  if (!isNode(origin) || !isInt(seq, 1, Number.MAX_SAFE_INTEGER)) return undefined;
+  return { origin, seq };
+}
+
+/** A value register (`[0, stamp, value]`), the register nearly every write carries. */
+function readValueRegister(v: unknown): FieldRegister | undefined {
+  if (!Array.isArray(v) || v.length !== 3 || v[0] !== 0) return undefined;
+  const value = v[2];
+  if (value !== null && !(value instanceof Uint8Array)) return undefined;
+  const stamp = readStamp(v[1]);
+  return stamp === undefined ? undefined : { kind: "value", stamp, value };
+}
+
 function arr(v: unknown, what: string, len?: number): unknown[] {
   if (!Array.isArray(v)) fail(`${what} is not an array`);
   if (len !== undefined && v.length !== len) fail(`${what} has ${v.length} items, wants ${len}`);
@@ -199,7 +281,7 @@ function yjsUpdate(v: unknown, what: string): Uint8Array {
 }
 
 function nodeId(v: unknown, what: string): string {
-  if (typeof v !== "string" || !isNodeId(v)) fail(`${what} is not a node id`);
+  if (!isNode(v)) fail(`${what} is not a node id`);
   return v;
 }
 
@@ -244,21 +326,48 @@ function dotIn(v: unknown, what: string): Dot {
 function timeIn(v: unknown, what: string): TimeRegister | undefined {
   if (v === null) return undefined;
   const [at, stamp] = arr(v, what, 2);
-  return { at: int(at, `${what}.at`), stamp: stampIn(stamp, `${what}.stamp`) };
+  return {
+    at: int(at, `${what}.at`),
+    stamp: readStamp(stamp) ?? stampIn(stamp, `${what}.stamp`),
+  };
+}
+
+/** {@link timeIn} of the register `name` of the session at `what`. */
+function timeRegisterIn(v: unknown, what: string, name: string): TimeRegister | undefined {
+  if (v === null) return undefined;
+  if (Array.isArray(v) && v.length === 2 && isInt(v[0], 0, Number.MAX_SAFE_INTEGER)) {
+    const stamp = readStamp(v[1]);
+    if (stamp !== undefined) return { at: v[0], stamp };
+  }
+  return timeIn(v, `${what}.${name}`);
 }
 
 function lifetimesIn(v: unknown, what: string): LifetimeRegister | undefined {
   if (v === null) return undefined;
   const list = arr(v, what);
   if (list.length > MAX_LIFETIMES) fail(`${what} has more than ${MAX_LIFETIMES} lifetimes`);
-  const out = list.map((item, i): Lifetime => {
+  const out: Lifetime[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const item = list[i];
+    if (Array.isArray(item) && item.length === 3) {
+      const [from, until, stamp] = item;
+      const s = readStamp(stamp);
+      if (
+        isInt(from, 0, Number.MAX_SAFE_INTEGER) &&
+        isInt(until, 0, Number.MAX_SAFE_INTEGER) &&
+        s
+      ) {
+        out.push({ from, until, stamp: s });
+        continue;
+      }
+    }
     const [from, until, stamp] = arr(item, `${what}[${i}]`, 3);
-    return {
+    out.push({
       from: int(from, `${what}[${i}].from`),
       until: int(until, `${what}[${i}].until`),
       stamp: stampIn(stamp, `${what}[${i}].stamp`),
-    };
-  });
+    });
+  }
   if (!isCanonicalLifetimes(out)) {
     fail(`${what} is not canonical (empty, from >= until, unsorted or one inside another)`);
   }
@@ -289,16 +398,19 @@ export function sessionFromWire(v: unknown, what = "session"): SessionState {
   const [id, fieldList, exp, last, deadline, idle, user, deleted] = arr(v, what, 8);
   if (typeof id !== "string" || !isSessionId(id)) fail(`${what}.id is not a session id`);
   const fields = new Map<string, FieldRegister>();
-  for (const [i, entry] of arr(fieldList, `${what}.fields`).entries()) {
-    const [name, reg] = arr(entry, `${what}.fields[${i}]`, 2);
+  const list = arr(fieldList, `${what}.fields`);
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
+    const [name, reg] =
+      Array.isArray(entry) && entry.length === 2 ? entry : arr(entry, `${what}.fields[${i}]`, 2);
     if (typeof name !== "string" || !isFieldName(name)) fail(`${what}.fields[${i}] name`);
     if (fields.has(name)) fail(`${what}.fields has "${name}" twice`);
-    fields.set(name, registerIn(reg, `${what}.fields[${i}]`));
+    fields.set(name, readValueRegister(reg) ?? registerIn(reg, `${what}.fields[${i}]`));
   }
   const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id, fields };
-  const lifetimes = lifetimesIn(exp, `${what}.lifetimes`);
-  const lastAccess = timeIn(last, `${what}.lastAccess`);
-  const dl = timeIn(deadline, `${what}.deadline`);
+  const lifetimes = exp === null ? undefined : lifetimesIn(exp, `${what}.lifetimes`);
+  const lastAccess = timeRegisterIn(last, what, "lastAccess");
+  const dl = timeRegisterIn(deadline, what, "deadline");
   if (lifetimes) out.lifetimes = lifetimes;
   if (lastAccess) out.lastAccess = lastAccess;
   if (dl) out.deadline = dl;
@@ -306,7 +418,7 @@ export function sessionFromWire(v: unknown, what = "session"): SessionState {
     const [value, stamp] = arr(idle, `${what}.idle`, 2);
     out.idleMs = {
       value: value === null ? null : int(value, `${what}.idle.value`),
-      stamp: stampIn(stamp, `${what}.idle.stamp`),
+      stamp: readStamp(stamp) ?? stampIn(stamp, `${what}.idle.stamp`),
     };
   }
   if (user !== null) {
@@ -314,9 +426,9 @@ export function sessionFromWire(v: unknown, what = "session"): SessionState {
     if (value !== null && (typeof value !== "string" || !isUserId(value))) {
       fail(`${what}.userId.value`);
     }
-    out.userId = { value, stamp: stampIn(stamp, `${what}.userId.stamp`) };
+    out.userId = { value, stamp: readStamp(stamp) ?? stampIn(stamp, `${what}.userId.stamp`) };
   }
-  if (deleted !== null) out.deleted = stampIn(deleted, `${what}.deleted`);
+  if (deleted !== null) out.deleted = readStamp(deleted) ?? stampIn(deleted, `${what}.deleted`);
   return out;
 }
 
@@ -347,9 +459,13 @@ function purgedIn(v: unknown, what: string): PurgedId {
   return { id, dot: dot === null ? null : dotIn(dot, `${what}.dot`) };
 }
 
-function deltaIn(v: unknown, what: string): Delta {
-  const [dot, session] = arr(v, what, 2);
-  return { dot: dotIn(dot, `${what}.dot`), session: sessionFromWire(session, `${what}.session`) };
+/** Delta `i` of a `deltas` message. */
+function deltaIn(v: unknown, i: number): Delta {
+  const [dot, session] = Array.isArray(v) && v.length === 2 ? v : arr(v, `deltas[${i}]`, 2);
+  return {
+    dot: readDot(dot) ?? dotIn(dot, `deltas[${i}].dot`),
+    session: sessionFromWire(session, `deltas[${i}].session`),
+  };
 }
 
 function messageIn(tag: unknown, f: unknown[]): PeerMessage {
@@ -379,12 +495,15 @@ function messageIn(tag: unknown, f: unknown[]): PeerMessage {
       need(2);
       return {
         type: "deltas",
-        deltas: arr(f[0], "deltas").map((d, i) => deltaIn(d, `deltas[${i}]`)),
+        deltas: arr(f[0], "deltas").map(deltaIn),
         sent: hlcIn(f[1], "deltas.sent"),
       };
     case TAGS.ack:
       need(1);
-      return { type: "ack", dots: arr(f[0], "ack.dots").map((d, i) => dotIn(d, `ack.dots[${i}]`)) };
+      return {
+        type: "ack",
+        dots: arr(f[0], "ack.dots").map((d, i) => readDot(d) ?? dotIn(d, `ack.dots[${i}]`)),
+      };
     case TAGS["sync-request"]:
       need(2);
       return { type: "sync-request", round: int(f[0], "round"), vv: vvIn(f[1], "sync-request.vv") };

@@ -275,6 +275,27 @@ describe("encodeMessage / decodeMessage round trip", () => {
     },
   );
 
+  it("encodes a deltas message as the whole positional form, each delta however often it is sent", () => {
+    const deltasArb = messageArbs.deltas as fc.Arbitrary<Extract<PeerMessage, { type: "deltas" }>>;
+    fc.assert(
+      fc.property(deltasArb, fc.integer({ min: 1, max: 40 }), (m, copies) => {
+        // Many items (a 16-bit array header), each delta object more than once: its second
+        // encoding is the remembered one.
+        const many = { ...m, deltas: Array.from({ length: copies }, () => m.deltas).flat() };
+        for (const msg of [m, many, m]) {
+          const whole = packValue([
+            PROTOCOL_VERSION,
+            TAGS.deltas,
+            msg.deltas.map((d) => [[d.dot.origin, d.dot.seq], sessionToWire(d.session)]),
+            [msg.sent.wall, msg.sent.logical, msg.sent.node],
+          ]);
+          expect(Buffer.from(encodeMessage(msg)).equals(Buffer.from(whole))).toBe(true);
+        }
+      }),
+      { numRuns: 500, seed: fcSeed() },
+    );
+  });
+
   it("round-trips session states through their wire form", () => {
     fc.assert(
       fc.property(sessionArb(), (s) => {

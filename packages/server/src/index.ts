@@ -9,7 +9,7 @@ export { type NodeDeps, type RunningNode, startNode } from "./node.ts";
 export { PeerCloseCode } from "./peer/close-codes.ts";
 export type { ConnectionEnd, Direction } from "./peer/connection.ts";
 export type { PeerTransport, PeerTransportEvents } from "./peer/transport.ts";
-export { Replica, type ReplicaOptions } from "./replica.ts";
+export { type CommittedWrite, Replica, type ReplicaOptions } from "./replica.ts";
 export {
   type PeerStatus,
   Replicator,

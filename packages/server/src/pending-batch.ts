@@ -57,14 +57,11 @@ export class PendingBatch {
     this.local.push(delta);
   }
 
-  /** Whether the remote write `dot` is already in this batch. */
-  hasRemote(dot: Dot): boolean {
-    return this.remoteDots.has(dotKey(dot));
-  }
-
-  /** Adds a remote write new to this node. */
+  /** Adds a remote write new to this node, unless the batch already holds it. */
   addRemote(delta: Delta): void {
-    this.remoteDots.add(dotKey(delta.dot));
+    const key = dotKey(delta.dot);
+    if (this.remoteDots.has(key)) return;
+    this.remoteDots.add(key);
     this.remote.push(delta);
   }
 

@@ -61,6 +61,19 @@ export function mayHaveLostCommits(mark: string | undefined, bootId: string | un
 
 export type { RemoteApplyResult } from "./pending-batch.ts";
 
+/** A local write once committed. */
+export interface CommittedWrite {
+  /** The write, to replicate. */
+  readonly delta: Delta;
+  /** The session after it. */
+  readonly state: SessionState;
+  /**
+   * The session as the write found it: committed, or after the local writes before it in its
+   * group commit. Callers that need the prior state read it here instead of a second time.
+   */
+  readonly previous: SessionState | undefined;
+}
+
 /**
  * One region's replica: the store, the hybrid logical clock and the node's identity.
  *
@@ -143,7 +156,7 @@ export class Replica {
    * @throws SessionDeletedError, SessionExpiredError, SessionNotFoundError (synchronously checked,
    * returned as a rejected promise)
    */
-  write(id: string, write: SessionWrite): Promise<{ delta: Delta; state: SessionState }> {
+  write(id: string, write: SessionWrite): Promise<CommittedWrite> {
     const batch = this.openBatch();
     const joined = write.op === "delete" ? batch.localDelete(id) : undefined;
     if (joined !== undefined) {
@@ -151,7 +164,7 @@ export class Replica {
       // deleted session is not an error (found by the simulator).
       const state = batch.pending(id, () => undefined)!;
       return new Promise((resolve, reject) => {
-        batch.onCommit(() => resolve({ delta: joined, state }), reject);
+        batch.onCommit(() => resolve({ delta: joined, state, previous: state }), reject);
       });
     }
     let current: SessionState | undefined;
@@ -174,8 +187,9 @@ export class Replica {
     const delta: Delta = { dot: { origin: this.nodeId, seq: stamp.seq }, session: fragment };
     const state = current === undefined ? fragment : mergeSession(current, fragment);
     batch.addLocal(delta, state);
+    const previous = current;
     return new Promise((resolve, reject) => {
-      batch.onCommit(() => resolve({ delta, state }), reject);
+      batch.onCommit(() => resolve({ delta, state, previous }), reject);
     });
   }
 
@@ -234,8 +248,7 @@ export class Replica {
         }
       }
       held.push(d.dot);
-      if (this.store.holds(d.dot) || batch.hasRemote(d.dot)) continue;
-      batch.addRemote(d);
+      if (!this.store.holds(d.dot)) batch.addRemote(d);
     }
     return new Promise((resolve, reject) =>
       batch.onCommit(

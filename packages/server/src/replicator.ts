@@ -416,13 +416,18 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
    * fetches what is missing).
    */
   private onDeltas(link: PeerLink, deltas: readonly Delta[], sentWall: number): void {
-    const whole = deltas.filter(isWholeWrite);
-    if (whole.length !== deltas.length) {
+    if (!deltas.every(isWholeWrite)) {
       link.close(4400, "deltas must each hold one whole write");
       return;
     }
-    this.replica.applyRemote(whole).then(
-      (result) => this.onRemoteApplied(link, whole, sentWall, result),
+    // Each write's own clock, for its lag once applied.
+    const walls: number[] = [];
+    for (const d of deltas) {
+      const stamp = newestStamp(d.session);
+      if (stamp !== undefined) walls.push(stamp.hlc.wall);
+    }
+    this.replica.applyRemote(deltas).then(
+      (result) => this.onRemoteApplied(link, walls, sentWall, result),
       (e: unknown) => {
         this.emit("fault", link.peerId, e);
         link.close(1011, "applying deltas failed");
@@ -432,7 +437,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
 
   private onRemoteApplied(
     link: PeerLink,
-    deltas: readonly Delta[],
+    walls: readonly number[],
     sentWall: number,
     { held, refusedSkew, lostWrites }: RemoteApplyResult,
   ): void {
@@ -445,10 +450,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const peer = this.peers.get(link.peerId);
     let worst = Math.max(0, now - sentWall);
     const lags: number[] = [];
-    for (const d of deltas) {
-      const stamp = newestStamp(d.session);
-      if (stamp === undefined) continue;
-      const one = Math.max(0, now - stamp.hlc.wall);
+    for (const wall of walls) {
+      const one = Math.max(0, now - wall);
       peer?.lags.add(one);
       lags.push(one);
       if (one > worst) worst = one;
@@ -479,6 +482,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   }
 
   private onAck(peerId: string, dots: readonly Dot[]): void {
+    // Writes at local consistency wait for no ack: most acks find nobody to tell.
+    if (this.ackWaiters.size === 0) return;
     for (const dot of dots) {
       const key = dotKey(dot);
       const w = this.ackWaiters.get(key);

@@ -117,8 +117,8 @@ export class SessionService {
     c: Consistency,
   ): Promise<{ answer: SessionAnswer; created: boolean }> {
     assertId(id);
-    const created = this.replica.status(this.replica.get(id)) === "absent";
-    return { answer: await this.commit(id, write, c), created };
+    const { answer, previous } = await this.commitWrite(id, write, c);
+    return { answer, created: this.replica.status(previous) === "absent" };
   }
 
   /** Field-level merge; creates the session when absent. */
@@ -258,9 +258,18 @@ export class SessionService {
   }
 
   private async commit(id: string, write: SessionWrite, c: Consistency): Promise<SessionAnswer> {
+    return (await this.commitWrite(id, write, c)).answer;
+  }
+
+  /** Writes, replicates and waits for the peers `c` asks for; answers with the prior state too. */
+  private async commitWrite(
+    id: string,
+    write: SessionWrite,
+    c: Consistency,
+  ): Promise<{ answer: SessionAnswer; previous: SessionState | undefined }> {
     this.checkFieldCount(id, write);
     const needed = this.peersNeeded(c);
-    const { delta, state } = await this.replica.write(id, write);
+    const { delta, state, previous } = await this.replica.write(id, write);
     const acked =
       needed > 0 ? this.replicator.waitForAcks(delta.dot, needed, this.quorumTimeoutMs) : null;
     this.replicator.push(delta);
@@ -268,7 +277,7 @@ export class SessionService {
       const acks = await acked;
       if (acks < needed) throw new QuorumUnavailableError(needed + 1, acks + 1);
     }
-    return answerOf(state, formatVersion(delta.dot));
+    return { answer: answerOf(state, formatVersion(delta.dot)), previous };
   }
 
   private checkFieldCount(id: string, write: SessionWrite): void {

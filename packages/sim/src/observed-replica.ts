@@ -1,5 +1,5 @@
-import type { Delta, SessionState, SessionWrite } from "@meridian/core";
-import { Replica, type ReplicaOptions } from "@meridian/server";
+import type { Delta, SessionWrite } from "@meridian/core";
+import { type CommittedWrite, Replica, type ReplicaOptions } from "@meridian/server";
 
 /** What an {@link ObservedReplica} reports. */
 export interface ReplicaObserver {
@@ -26,7 +26,7 @@ export class ObservedReplica extends Replica {
     super(options);
   }
 
-  override write(id: string, write: SessionWrite): Promise<{ delta: Delta; state: SessionState }> {
+  override write(id: string, write: SessionWrite): Promise<CommittedWrite> {
     const op = this.currentOp;
     const result = super.write(id, write);
     result.then(

@@ -1,5 +1,18 @@
 import type { SessionState } from "@meridian/core";
 
+/** What the cache knows of a session: its state, or `null` for no row and not purged. */
+export type CachedSession = SessionState | null;
+
+/** One cached session, linked into the recency list. */
+interface Entry {
+  id: string;
+  state: CachedSession;
+  /** The next older entry; the oldest entry links to nothing. */
+  older: Entry | undefined;
+  /** The next younger entry; the youngest entry links to nothing. */
+  younger: Entry | undefined;
+}
+
 /**
  * The most recently used sessions, decoded, by id.
  *
@@ -8,42 +21,100 @@ import type { SessionState } from "@meridian/core";
  * other way (purge, re-encryption). Least recently used entries leave first once `capacity` is
  * reached, so memory stays bounded whatever the number of stored sessions. States are immutable
  * values (core never mutates one), so handing the same object to several readers is safe.
+ *
+ * An entry may also say that a session is known to be absent and not purged (`null`), so that
+ * a new session costs one lookup, not one per reader (the write path, then its commit). That
+ * knowledge goes stale the same way a state does: every transaction that writes a session,
+ * a new one included, must {@link SessionCache.set} or {@link SessionCache.refresh} its id
+ * afterwards, and a purge must {@link SessionCache.delete} it.
+ *
+ * Recency is a doubly linked list beside the index, so every operation is O(1). A `Map` alone
+ * (re-insert to refresh, evict its first key) is not: V8 leaves a hole for each deleted key at
+ * the front of the Map's table until the next rehash, and finding the first key walks over them,
+ * which cost several µs per insert at 10,000 entries.
  */
 export class SessionCache {
-  private readonly entries = new Map<string, SessionState>();
+  private readonly index = new Map<string, Entry>();
+  private youngest: Entry | undefined;
+  private oldest: Entry | undefined;
 
   constructor(private readonly capacity: number) {}
 
-  get(id: string): SessionState | undefined {
-    const s = this.entries.get(id);
-    if (s !== undefined) {
-      // Re-inserting moves the id to the young end of the Map's insertion order.
-      this.entries.delete(id);
-      this.entries.set(id, s);
-    }
-    return s;
+  /** The cached state of `id` (`null`: known absent), undefined when not cached. */
+  get(id: string): CachedSession | undefined {
+    const e = this.index.get(id);
+    if (e === undefined) return undefined;
+    this.touch(e);
+    return e.state;
   }
 
-  set(id: string, state: SessionState): void {
+  set(id: string, state: CachedSession): void {
     if (this.capacity <= 0) return;
-    this.entries.delete(id);
-    this.entries.set(id, state);
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+    const e = this.index.get(id);
+    if (e !== undefined) {
+      e.state = state;
+      this.touch(e);
+      return;
     }
+    if (this.index.size >= this.capacity && this.oldest !== undefined) {
+      // The evicted entry is reused for the new one: a full cache allocates nothing per insert.
+      const reused = this.oldest;
+      this.unlink(reused);
+      this.index.delete(reused.id);
+      reused.id = id;
+      reused.state = state;
+      this.insert(reused);
+      return;
+    }
+    this.insert({ id, state, older: undefined, younger: undefined });
   }
 
-  /** Replaces the state of `id` if it is cached; never adds an entry. */
+  /** Replaces the state of `id` if it is cached (known absent included); never adds an entry. */
   refresh(id: string, state: SessionState): void {
-    if (this.entries.has(id)) this.entries.set(id, state);
+    const e = this.index.get(id);
+    if (e !== undefined) e.state = state;
   }
 
   delete(id: string): void {
-    this.entries.delete(id);
+    const e = this.index.get(id);
+    if (e === undefined) return;
+    this.unlink(e);
+    this.index.delete(id);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.index.clear();
+    this.youngest = undefined;
+    this.oldest = undefined;
+  }
+
+  /** Adds `e` (not linked) as the youngest entry. */
+  private insert(e: Entry): void {
+    e.older = this.youngest;
+    e.younger = undefined;
+    if (this.youngest !== undefined) this.youngest.younger = e;
+    else this.oldest = e;
+    this.youngest = e;
+    this.index.set(e.id, e);
+  }
+
+  /** Makes a linked entry the youngest. */
+  private touch(e: Entry): void {
+    if (e === this.youngest) return;
+    this.unlink(e);
+    e.older = this.youngest;
+    e.younger = undefined;
+    if (this.youngest !== undefined) this.youngest.younger = e;
+    else this.oldest = e;
+    this.youngest = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.younger !== undefined) e.younger.older = e.older;
+    else this.youngest = e.older;
+    if (e.older !== undefined) e.older.younger = e.younger;
+    else this.oldest = e.younger;
+    e.older = undefined;
+    e.younger = undefined;
   }
 }

@@ -225,11 +225,7 @@ export class SqliteStore implements Store {
   }
 
   getSession(id: string): SessionState | undefined {
-    const cached = this.cache.get(id);
-    if (cached !== undefined) return cached;
-    const s = this.readSession(id);
-    if (s !== undefined) this.cache.set(id, s);
-    return s;
+    return this.lookup(id, true) ?? undefined;
   }
 
   sessionsOfUser(userId: string): string[] {
@@ -383,6 +379,8 @@ export class SqliteStore implements Store {
   }
 
   wasPurged(id: string): boolean {
+    // A cached id has a row or is known not purged: purging drops it from the cache.
+    if (this.cache.get(id) !== undefined) return false;
     return this.q.wasPurged.get(id) !== undefined;
   }
 
@@ -493,10 +491,8 @@ export class SqliteStore implements Store {
 
   /** What the store holds for `id` before a join: its state, nothing, or a purge. */
   private priorState(id: string): Prior {
-    const before = this.peekSession(id);
-    // Purging deletes a session's rows, so only an absent session can be a purged one.
-    if (before === undefined && this.q.wasPurged.get(id) !== undefined) return PURGED;
-    return before;
+    const found = this.lookup(id, false);
+    return found === undefined ? PURGED : (found ?? undefined);
   }
 
   /**
@@ -508,7 +504,8 @@ export class SqliteStore implements Store {
     const unread: string[] = [];
     for (const id of new Set(ids)) {
       const cached = this.cache.get(id);
-      if (cached !== undefined) out.set(id, cached);
+      // A cached null is an id known to have no row and not to be purged.
+      if (cached !== undefined) out.set(id, cached ?? undefined);
       else unread.push(id);
     }
     for (let i = 0; i < unread.length; i += CHUNK) {
@@ -538,15 +535,22 @@ export class SqliteStore implements Store {
     return sessionFromBody(parseBody(id, body), this.protection);
   }
 
-  /** The stored state of a session, from the cache if there, without filling it (bulk reads). */
-  private peekSession(id: string): SessionState | undefined {
-    return this.cache.get(id) ?? this.readSession(id);
-  }
-
-  /** The stored state of a session, decoded from its row (no cache). */
-  private readSession(id: string): SessionState | undefined {
-    const row = this.q.sessionBody.get(id);
-    return row === undefined ? undefined : this.decode(id, row.body);
+  /**
+   * The stored state of a session, `null` when it has no row and was not purged, undefined when
+   * it was purged; from the cache if there, else in one query, which fills the cache when `fill`.
+   */
+  private lookup(id: string, fill: boolean): SessionState | null | undefined {
+    const cached = this.cache.get(id);
+    if (cached !== undefined) return cached;
+    const row = this.q.sessionOrPurged.get(id, id)!;
+    if (row.body === null) {
+      if (row.purged !== 0) return undefined;
+      if (fill) this.cache.set(id, null);
+      return null;
+    }
+    const s = sessionFromBody(parseBody(id, row.body), this.protection);
+    if (fill) this.cache.set(id, s);
+    return s;
   }
 
   /**

@@ -31,6 +31,11 @@ export function prepareStatements(db: Database.Database) {
     sessionBody: db.prepare<[string], { body: Uint8Array }>(
       "SELECT body FROM sessions WHERE id = ?",
     ),
+    // One lookup for a session that may be new: its row, else whether its id was purged.
+    sessionOrPurged: db.prepare<[string, string], { body: Uint8Array | null; purged: number }>(
+      `SELECT (SELECT body FROM sessions WHERE id = ?) AS body,
+              EXISTS (SELECT 1 FROM purged WHERE id = ?) AS purged`,
+    ),
     sessionBodiesAfter: db.prepare<[string, number], { id: string; body: Uint8Array }>(
       "SELECT id, body FROM sessions WHERE id > ? ORDER BY id LIMIT ?",
     ),

@@ -72,6 +72,32 @@ describe("SqliteStore on disk", () => {
     );
   });
 
+  it("forgets that a session was absent once any path writes or purges it", () => {
+    const store = fresh();
+    const ids = ["byDeltas", "byStates", "byPurge", "byPurged"].map((n) => testSessionId(n));
+    const [byDeltas, byStates, byPurge, byPurged] = ids as [string, string, string, string];
+    // Each lookup of an absent, unpurged id leaves it cached as absent.
+    for (const id of ids) {
+      expect(store.getSession(id)).toBeUndefined();
+      expect(store.wasPurged(id)).toBe(false);
+    }
+    store.applyDeltas([testDelta(byDeltas, testStamp("eu", 1), { set: { a: 1 } })]);
+    const fragment = testDelta(byStates, testStamp("eu", 2), { set: { b: 2 } }).session;
+    store.applyStates([fragment]);
+    store.purgeSession(byPurge);
+    store.applyPurged([{ id: byPurged, dot: null }]);
+    expect(store.getSession(byDeltas)?.fields.has("a")).toBe(true);
+    expect(store.getSession(byStates)?.fields.has("b")).toBe(true);
+    for (const id of [byPurge, byPurged]) {
+      expect(store.getSession(id)).toBeUndefined();
+      expect(store.wasPurged(id)).toBe(true);
+    }
+    // A write to a purged id stays dropped, whatever the cache said before.
+    store.applyDeltas([testDelta(byPurge, testStamp("eu", 3), { set: { c: 3 } })]);
+    expect(store.getSession(byPurge)).toBeUndefined();
+    store.close();
+  });
+
   it("applies a batch all or nothing", () => {
     let store = fresh();
     const id = testSessionId("atomic");
