@@ -37,7 +37,11 @@ function writes(tag: string, first: number, n: number, bytes: number): Delta[] {
   );
 }
 
-/** Sessions in the database file alone, as a copy of it without its WAL shows them. */
+/**
+ * Sessions in the database file alone, as a copy of it without its WAL shows them; -1 when the
+ * copy was torn: taken while a checkpoint was writing the file, which without the WAL is only
+ * whole between checkpoints.
+ */
 function sessionsInFileAlone(path: string): number {
   const copy = `${path}.alone`;
   rmSync(`${copy}-wal`, { force: true });
@@ -49,6 +53,10 @@ function sessionsInFileAlone(path: string): number {
     const tables = raw.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sessions'").all();
     if (tables.length === 0) return 0;
     return (raw.prepare("SELECT count(*) AS n FROM sessions").get() as { n: number }).n;
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return -1;
+    throw e;
   } finally {
     raw.close();
   }
