@@ -19,11 +19,10 @@ import {
   testSessionId,
   testStamp,
 } from "@meridian/core/testing";
-import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { openSqliteStore, type SqliteStore } from "../src/index.ts";
-import { sessionNewestDots } from "../src/session-dots.ts";
+import { dotRows } from "./dot-rows.ts";
 import { ROWS_PER_INSERT } from "../src/statements.ts";
 import { keyring, newKey } from "./keyring-kit.ts";
 
@@ -49,28 +48,6 @@ function view(store: Store, ids: readonly string[]) {
     expiry,
     digest: store.digest(),
   };
-}
-
-/** The `session_dots` rows as stored, and as the stored sessions say they should be. */
-function dotRows(store: SqliteStore): { stored: string[]; expected: string[] } {
-  const raw = new Database(store.path, { readonly: true });
-  try {
-    const rows = raw.prepare("SELECT origin, seq, session_id FROM session_dots").all() as {
-      origin: string;
-      seq: number;
-      session_id: string;
-    }[];
-    const expected: string[] = [];
-    for (const s of store.allSessions()) {
-      for (const [origin, seq] of sessionNewestDots(s)) expected.push(`${s.id} ${origin} ${seq}`);
-    }
-    return {
-      stored: rows.map((r) => `${r.session_id} ${r.origin} ${r.seq}`).sort(),
-      expected: expected.sort(),
-    };
-  } finally {
-    raw.close();
-  }
 }
 
 /**

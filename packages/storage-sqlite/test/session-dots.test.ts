@@ -3,36 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MemoryStore, missingFragment, VersionVector } from "@meridian/core";
 import { deliveryArb, deltasArb, propertyParams } from "@meridian/core/testing";
-import Database from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { openSqliteStore, type SqliteStore } from "../src/index.ts";
-import { sessionNewestDots } from "../src/session-dots.ts";
+import { openSqliteStore } from "../src/index.ts";
+import { dotRows } from "./dot-rows.ts";
 import { keyring, newKey } from "./keyring-kit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-dots-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
-
-/** The `session_dots` rows as stored, and as the stored sessions say they should be. */
-function dotRows(store: SqliteStore): { stored: string[]; expected: string[] } {
-  const raw = new Database(store.path, { readonly: true });
-  try {
-    const rows = raw.prepare("SELECT origin, seq, session_id FROM session_dots").all() as {
-      origin: string;
-      seq: number;
-      session_id: string;
-    }[];
-    const stored = rows.map((r) => `${r.session_id} ${r.origin} ${r.seq}`).sort();
-    const expected: string[] = [];
-    for (const s of store.allSessions()) {
-      for (const [origin, seq] of sessionNewestDots(s)) expected.push(`${s.id} ${origin} ${seq}`);
-    }
-    return { stored, expected: expected.sort() };
-  } finally {
-    raw.close();
-  }
-}
 
 type Step = "deltas" | "states" | "purge" | "purged" | "reencrypt" | "reopen";
 
