@@ -222,12 +222,16 @@ function isInt(v: unknown, min: number, max: number): v is number {
   return typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
 }
 
-/** The node id accepted last: nearly every stamp of a message names the same node. */
-let lastNodeId = "";
+/**
+ * The node id accepted last (none before the first): nearly every stamp of a message names the
+ * same node. Not "" to begin with: that is no node id, and would pass unchecked.
+ */
+let lastNodeId: string | undefined;
 
 function isNode(v: unknown): v is string {
+  if (typeof v !== "string") return false;
   if (v === lastNodeId) return true;
-  if (typeof v !== "string" || !isNodeId(v)) return false;
+  if (!isNodeId(v)) return false;
   lastNodeId = v;
   return true;
 }
