@@ -110,6 +110,9 @@ export class WalCheckpointer {
    * rare checkpoints (backups, rotation, close), never for the write path.
    */
   exclusive<T>(checkpoint: () => T): T {
+    // A worker that failed or was stopped takes no more turns, and one that died in the middle
+    // of a checkpoint never gave its turn back: waiting would only block the thread.
+    if (!this.running) return checkpoint();
     const deadline = Date.now() + WAIT_MS;
     while (Atomics.compareExchange(this.slots, SLOT.turn, 0, 1) !== 0) {
       const left = deadline - Date.now();

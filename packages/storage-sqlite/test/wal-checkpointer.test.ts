@@ -6,7 +6,7 @@ import { setImmediate } from "node:timers/promises";
 import { type Delta, unpackValue } from "@meridian/core";
 import { testDelta, testSessionId, testStamp } from "@meridian/core/testing";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { type CheckpointWorkerOptions, openSqliteStore, type SqliteStore } from "../src/index.ts";
 import { WalCheckpointer } from "../src/wal-checkpointer.ts";
 import { crashWriter, expectAcknowledgedWrites } from "./crash-kit.ts";
@@ -218,6 +218,31 @@ describe("WalCheckpointer failing", () => {
       for (let i = 0; i < 10_000; i++) insert.run(Buffer.alloc(4000));
       expect(statSync(`${path}-wal`).size).toBeLessThan(8 * MiB);
     } finally {
+      checkpointer.stop();
+      db.close();
+    }
+  });
+  it("regression: once the worker has failed, a checkpoint on demand does not wait for its turn", async () => {
+    const path = freshPath();
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    const failures: Error[] = [];
+    const dying = new URL("./fixtures/turn-holding-checkpoint-worker.mjs", import.meta.url);
+    const checkpointer = new WalCheckpointer(
+      db,
+      path,
+      "NORMAL",
+      { onFailure: (e) => failures.push(e) },
+      dying,
+    );
+    const wait = vi.spyOn(Atomics, "wait");
+    try {
+      await waitFor(() => failures.length > 0, "the failure to be reported");
+      // The dead worker never gives its turn back: waiting for it blocked the event loop.
+      expect(checkpointer.exclusive(() => "checkpointed")).toBe("checkpointed");
+      expect(wait).not.toHaveBeenCalled();
+    } finally {
+      wait.mockRestore();
       checkpointer.stop();
       db.close();
     }
