@@ -44,11 +44,11 @@ export class PendingBatch {
   constructor(readonly firstSeq: number) {}
 
   /**
-   * Session `id` as the next local write sees it: after the batch's local writes, or `stored()`
-   * (its committed state) when none touched it.
+   * Session `id` after the batch's local writes to it; undefined when none touched it (the next
+   * local write then sees its committed state).
    */
-  pending(id: string, stored: () => SessionState | undefined): SessionState | undefined {
-    return this.overlay.get(id) ?? stored();
+  localState(id: string): SessionState | undefined {
+    return this.overlay.get(id);
   }
 
   /** Adds a local write; `state` is its session after it (the earlier local writes included). */

@@ -162,7 +162,7 @@ export class Replica {
     if (joined !== undefined) {
       // A second delete in the same group commit joins the first instead of failing: deleting a
       // deleted session is not an error (found by the simulator).
-      const state = batch.pending(id, () => undefined)!;
+      const state = batch.localState(id)!;
       return new Promise((resolve, reject) => {
         batch.onCommit(() => resolve({ delta: joined, state, previous: state }), reject);
       });
@@ -171,12 +171,7 @@ export class Replica {
     let fragment: SessionState;
     let stamp: Stamp;
     try {
-      current = batch.pending(id, () => {
-        const stored = this.store.getSession(id);
-        // Purging deletes a session's rows: only an absent one can have been purged.
-        if (stored === undefined && this.store.wasPurged(id)) throw new SessionDeletedError(id);
-        return stored;
-      });
+      current = batch.localState(id) ?? this.storedForWrite(id);
       const hlc = this.hlc.now();
       stamp = { hlc, seq: this.seq + 1 };
       fragment = planWrite(current, write, stamp, Math.max(hlc.wall, this.now()), id);
@@ -191,6 +186,14 @@ export class Replica {
     return new Promise((resolve, reject) => {
       batch.onCommit(() => resolve({ delta, state, previous }), reject);
     });
+  }
+
+  /** The committed state of session `id` for a local write. @throws SessionDeletedError */
+  private storedForWrite(id: string): SessionState | undefined {
+    const stored = this.store.getSession(id);
+    // Purging deletes a session's rows: only an absent one can have been purged.
+    if (stored === undefined && this.store.wasPurged(id)) throw new SessionDeletedError(id);
+    return stored;
   }
 
   /** The batch of the current tick, opened (and its commit scheduled) on first use. */
