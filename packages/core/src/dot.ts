@@ -30,6 +30,11 @@ export function compareStamp(a: Stamp, b: Stamp): number {
   return compareHlc(a.hlc, b.hlc) || a.seq - b.seq;
 }
 
+/** A dot as a string, for keys of maps and sets: `<seq>.<origin>`. */
+export function dotKey(d: Dot): string {
+  return `${d.seq}.${d.origin}`;
+}
+
 /** Equality of dots. */
 export function sameDot(a: Dot, b: Dot): boolean {
   return a.origin === b.origin && a.seq === b.seq;

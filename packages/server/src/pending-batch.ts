@@ -1,4 +1,4 @@
-import type { Delta, Dot, SessionState } from "@meridian/core";
+import { type Delta, type Dot, dotKey, type SessionState } from "@meridian/core";
 
 /** What applying remote writes did. */
 export interface RemoteApplyResult {
@@ -104,8 +104,4 @@ export class PendingBatch {
   failed(error: unknown): void {
     for (const w of this.waiters) w.reject(error);
   }
-}
-
-function dotKey(d: Dot): string {
-  return `${d.seq}.${d.origin}`;
 }

@@ -1,6 +1,7 @@
 import {
   type Delta,
   type Dot,
+  dotKey,
   mergeSession,
   type PeerLink,
   type PeerMessage,
@@ -640,10 +641,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
       this.scheduleSync();
     });
   }
-}
-
-function dotKey(d: Dot): string {
-  return `${d.seq}.${d.origin}`;
 }
 
 function roundKey(peerId: string, round: number): string {
