@@ -496,38 +496,43 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * {@link SqliteStore.priorState} of each of `ids`, read with one statement per chunk of ids
-   * (sessions first, then the purged ids among the absent ones) instead of two per id.
+   * {@link SqliteStore.priorState} of each of `ids`, read a chunk of ids per statement (sessions
+   * first, then the purged ids among those with no row and none cached) instead of two per id.
    */
   private priorStates(ids: readonly string[]): Map<string, Prior> {
     const out = new Map<string, Prior>();
-    const unread: string[] = [];
-    for (const id of new Set(ids)) {
-      const cached = this.cache.get(id);
-      // A cached null is an id known to have no row and not to be purged.
-      if (cached !== undefined) out.set(id, cached ?? undefined);
-      else unread.push(id);
-    }
-    for (let i = 0; i < unread.length; i += CHUNK) {
-      const chunk = unread.slice(i, i + CHUNK);
-      const bodies = this.storedBodies(chunk);
-      const absent = chunk.filter((id) => !bodies.has(id));
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      const stored = this.storedStates(chunk);
+      // A cached null is an id known to have no row and not to be purged: no probe for it.
+      const unknown = chunk.filter((id) => stored.get(id) === undefined);
       const purged = new Set(
-        absent.length === 0 ? [] : this.q.purgedOf.all(JSON.stringify(absent)).map((r) => r.id),
+        unknown.length === 0 ? [] : this.q.purgedOf.all(JSON.stringify(unknown)).map((r) => r.id),
       );
-      for (const id of chunk) {
-        const body = bodies.get(id);
-        if (body !== undefined) out.set(id, this.decode(id, body));
-        else out.set(id, purged.has(id) ? PURGED : undefined);
-      }
+      for (const id of chunk) out.set(id, purged.has(id) ? PURGED : (stored.get(id) ?? undefined));
     }
     return out;
   }
 
-  /** The stored bodies of those of `ids` that have a row, by id; one statement. */
-  private storedBodies(ids: readonly string[]): Map<string, Uint8Array> {
-    const out = new Map<string, Uint8Array>();
-    for (const r of this.q.sessionBodiesOf.all(JSON.stringify(ids))) out.set(r.id, r.body);
+  /**
+   * What the store holds of each of `ids` that is cached or has a row: from the cache (`null`:
+   * known absent), else read in one statement for all of them, without filling the cache (a
+   * bulk read). Ids with no row and none cached are left out.
+   */
+  private storedStates(ids: readonly string[]): Map<string, SessionState | null> {
+    const out = new Map<string, SessionState | null>();
+    const unread: string[] = [];
+    for (const id of ids) {
+      const cached = this.cache.get(id);
+      if (cached !== undefined) out.set(id, cached);
+      else unread.push(id);
+    }
+    if (unread.length > 0) {
+      for (const r of this.q.sessionBodiesOf.all(JSON.stringify(unread))) {
+        out.set(r.id, this.decode(r.id, r.body));
+      }
+    }
     return out;
   }
 
@@ -548,7 +553,7 @@ export class SqliteStore implements Store {
       if (fill) this.cache.set(id, null);
       return null;
     }
-    const s = sessionFromBody(parseBody(id, row.body), this.protection);
+    const s = this.decode(id, row.body);
     if (fill) this.cache.set(id, s);
     return s;
   }
@@ -595,7 +600,7 @@ export class SqliteStore implements Store {
     for (;;) {
       const chunk = this.q.sessionBodiesAfter
         .all(cursor, CHUNK)
-        .map((r) => sessionFromBody(parseBody(r.id, r.body), this.protection));
+        .map((r) => this.decode(r.id, r.body));
       yield* chunk;
       const last = chunk[chunk.length - 1];
       if (last === undefined || chunk.length < CHUNK) return;
@@ -610,12 +615,10 @@ export class SqliteStore implements Store {
   private *sessionsByIds(ids: readonly string[], start: number): IterableIterator<SessionState> {
     for (let i = start; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
-      const cached = chunk.map((id) => this.cache.get(id));
-      const bodies = this.storedBodies(chunk.filter((_, j) => cached[j] === undefined));
-      for (const [j, id] of chunk.entries()) {
-        const body = bodies.get(id);
-        const s = cached[j] ?? (body === undefined ? undefined : this.decode(id, body));
-        if (s !== undefined) yield s;
+      const stored = this.storedStates(chunk);
+      for (const id of chunk) {
+        const s = stored.get(id);
+        if (s) yield s;
       }
     }
   }
