@@ -169,10 +169,9 @@ const packedChunks = new WeakMap<readonly SessionState[], Uint8Array>();
  * Encodes a `sync-chunk`, packing its sessions once per array however many messages carry it.
  *
  * @remarks A server serving one extraction to several requesters sends them the same chunk
- * arrays (with their own round and index). msgpack is concatenative: the message's bytes are its
- * header fields packed with a nil in the sessions' place, the nil (its last byte) replaced by the
- * packed array, exactly what packing the whole message gives. States are immutable, so the bytes
- * of an array stay right for as long as it lives.
+ * arrays (with their own round and index). Put together like a `deltas` message (an array
+ * header, then each element packed): the same bytes as packing the whole message. States are
+ * immutable, so the bytes of an array stay right for as long as it lives.
  */
 function encodeSyncChunk(m: Extract<PeerMessage, { type: "sync-chunk" }>): Uint8Array {
   let sessions = packedChunks.get(m.sessions);
@@ -182,11 +181,14 @@ function encodeSyncChunk(m: Extract<PeerMessage, { type: "sync-chunk" }>): Uint8
     sessions = new Uint8Array(packr.pack(m.sessions.map(sessionToWire)));
     packedChunks.set(m.sessions, sessions);
   }
-  const head = packr.pack([PROTOCOL_VERSION, TAGS["sync-chunk"], m.round, m.index, null]);
-  const out = new Uint8Array(head.length - 1 + sessions.length);
-  out.set(head.subarray(0, head.length - 1));
-  out.set(sessions, head.length - 1);
-  return out;
+  return Buffer.concat([
+    msgpackArrayHeader(5),
+    packr.pack(PROTOCOL_VERSION),
+    packr.pack(TAGS["sync-chunk"]),
+    packr.pack(m.round),
+    packr.pack(m.index),
+    sessions,
+  ]);
 }
 
 /** Encodes a value with the codec's msgpack settings (field values use this too). */
