@@ -270,7 +270,6 @@ export class NodeMetrics {
     return this.registry.contentType;
   }
 
-  /** Prometheus text exposition. */
   /** Reports the number of open client channels from `source` (the node's `ClientChannels`). */
   watchChannels(source: { readonly open: number; readonly paused: number }): void {
     this.channels = source;
@@ -281,6 +280,7 @@ export class NodeMetrics {
     this.wal = source;
   }
 
+  /** Prometheus text exposition. */
   async render(): Promise<string> {
     return this.registry.metrics();
   }
