@@ -155,10 +155,7 @@ export class WalCheckpointer {
     if (!this.running || !this.db.open) return;
     if (Atomics.compareExchange(this.slots, SLOT.turn, 0, 1) !== 0) return;
     try {
-      const t0 = performance.now();
-      const r = this.db.pragma("wal_checkpoint(PASSIVE)");
-      if (process.env.DEBUG_CKPT)
-        console.error("relief", (performance.now() - t0).toFixed(1), JSON.stringify(r));
+      this.db.pragma("wal_checkpoint(PASSIVE)");
       this.inline += 1;
     } catch (e) {
       // Runs from an event, not a caller: an I/O error here must not take the process down.
