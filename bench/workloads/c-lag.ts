@@ -45,6 +45,8 @@ interface LagRun {
   readonly loop: { p99: number; max: number };
   /** CPU time of the three nodes together over the measured phase, per write offered, µs. */
   readonly cpuPerWriteUs: number;
+  /** CPU time of the bench process (the SDK clients generating the load) per write offered, µs. */
+  readonly loadCpuPerWriteUs: number;
 }
 
 /** Offers `rate` writes/s for `seconds`; resolves to the client-side outcome. */
@@ -97,9 +99,12 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
     const before = await Promise.all(cluster.nodes.map(lagBuckets));
     const views = await Promise.all(cluster.nodes.map(clusterView));
     const cpuBefore = nodesCpu(cluster.nodes);
+    const loadBefore = process.cpuUsage();
     const outcome = await offer(clients, rate, ctx.sizes.lagSeconds, `lag${rate}`);
+    const load = process.cpuUsage(loadBefore);
     await sleep(1000);
     const cpuPerWriteUs = ((nodesCpu(cluster.nodes) - cpuBefore) / outcome.total) * 1e6;
+    const loadCpuPerWriteUs = (load.user + load.system) / outcome.total;
     // Read before the lag scrape: every scrape resets the event-loop window.
     const loops = await Promise.all(cluster.nodes.map(loopDelay));
     const after = await Promise.all(cluster.nodes.map(lagBuckets));
@@ -122,7 +127,15 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
       p99: Math.max(...loops.map((l) => l.p99)),
       max: Math.max(...loops.map((l) => l.max)),
     };
-    return { rate, ...outcome, links, all: bucketSum(deltas), loop, cpuPerWriteUs };
+    return {
+      rate,
+      ...outcome,
+      links,
+      all: bucketSum(deltas),
+      loop,
+      cpuPerWriteUs,
+      loadCpuPerWriteUs,
+    };
   } finally {
     for (const c of clients) c.close();
     await cluster.close();
@@ -152,7 +165,8 @@ function describeRun(r: LagRun): string[] {
     "",
     `Writes applied within 10 ms: ${dec(100 * shareAtMost(r.all, 0.01), 2)}%. Event-loop delay of the`,
     `busiest node over the phase (monitorEventLoopDelay): p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms.`,
-    `CPU time of the three nodes (user + system, /proc) over the phase: ${int(r.cpuPerWriteUs)} µs per write.`,
+    `CPU time of the three nodes (user + system, /proc) over the phase: ${int(r.cpuPerWriteUs)} µs per write;`,
+    `of the bench process generating the load through the SDK (same cores): ${int(r.loadCpuPerWriteUs)} µs per write.`,
     "",
   ];
 }
@@ -170,7 +184,7 @@ export const replicationLag: Workload = {
       const r = await pacedRun(ctx, rate);
       runs.push(r);
       ctx.log(
-        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms; event-loop delay p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms; nodes' CPU ${int(r.cpuPerWriteUs)} µs/write`,
+        `  ${int(rate)}/s offered: ${int(r.total / r.seconds)}/s achieved, ${r.failed} failed; lag p50 ${dec(p50(r))} ms, worst p99 ${dec(p99(r))} ms; event-loop delay p99 ${dec(r.loop.p99)} ms, max ${dec(r.loop.max)} ms; nodes' CPU ${int(r.cpuPerWriteUs)} µs/write, load generator's ${int(r.loadCpuPerWriteUs)} µs/write`,
       );
     }
     const [high, low] = runs as [LagRun, LagRun];
