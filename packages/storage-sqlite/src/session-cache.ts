@@ -26,7 +26,10 @@ interface Entry {
  * a new session costs one lookup, not one per reader (the write path, then its commit). That
  * knowledge goes stale the same way a state does: every transaction that writes a session,
  * a new one included, must {@link SessionCache.set} or {@link SessionCache.refresh} its id
- * afterwards, and a purge must {@link SessionCache.delete} it.
+ * afterwards, and a purge must {@link SessionCache.delete} it. A new known-absent entry joins
+ * as the oldest, not the youngest: it is evicted first, so clients asking for ids that do not
+ * exist (stale cookies, probes) take one slot at a time from the cache instead of pushing the
+ * sessions in use out of it. A read or write of it makes it young like any other.
  *
  * Recency is a doubly linked list beside the index, so every operation is O(1). A `Map` alone
  * (re-insert to refresh, evict its first key) is not: V8 leaves a hole for each deleted key at
@@ -56,17 +59,17 @@ export class SessionCache {
       this.touch(e);
       return;
     }
+    let entry: Entry = { id, state, older: undefined, younger: undefined };
     if (this.index.size >= this.capacity && this.oldest !== undefined) {
       // The evicted entry is reused for the new one: a full cache allocates nothing per insert.
-      const reused = this.oldest;
-      this.unlink(reused);
-      this.index.delete(reused.id);
-      reused.id = id;
-      reused.state = state;
-      this.insert(reused);
-      return;
+      entry = this.oldest;
+      this.unlink(entry);
+      this.index.delete(entry.id);
+      entry.id = id;
+      entry.state = state;
     }
-    this.insert({ id, state, older: undefined, younger: undefined });
+    if (state === null) this.insertOldest(entry);
+    else this.insert(entry);
   }
 
   /** Replaces the state of `id` if it is cached (known absent included); never adds an entry. */
@@ -95,6 +98,16 @@ export class SessionCache {
     if (this.youngest !== undefined) this.youngest.younger = e;
     else this.oldest = e;
     this.youngest = e;
+    this.index.set(e.id, e);
+  }
+
+  /** Adds `e` (not linked) as the oldest entry. */
+  private insertOldest(e: Entry): void {
+    e.younger = this.oldest;
+    e.older = undefined;
+    if (this.oldest !== undefined) this.oldest.older = e;
+    else this.youngest = e;
+    this.oldest = e;
     this.index.set(e.id, e);
   }
 

@@ -2,19 +2,20 @@ import { emptySession, type SessionState } from "@meridian/core";
 import { propertyParams } from "@meridian/core/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SessionCache } from "../src/session-cache.ts";
+import { type CachedSession, SessionCache } from "../src/session-cache.ts";
 
 type Op =
   | { readonly op: "get" | "delete"; readonly id: string }
-  | { readonly op: "set" | "refresh"; readonly id: string; readonly state: SessionState }
+  | { readonly op: "set"; readonly id: string; readonly state: CachedSession }
+  | { readonly op: "refresh"; readonly id: string; readonly state: SessionState }
   | { readonly op: "clear" };
 
-/** The obvious LRU: ids youngest first in an array. */
+/** The obvious LRU: ids youngest first in an array; a new known-absent entry joins as the oldest. */
 class ModelCache {
-  readonly order: { id: string; state: SessionState }[] = [];
+  readonly order: { id: string; state: CachedSession }[] = [];
   constructor(private readonly capacity: number) {}
 
-  get(id: string): SessionState | undefined {
+  get(id: string): CachedSession | undefined {
     const i = this.order.findIndex((e) => e.id === id);
     if (i < 0) return undefined;
     const [e] = this.order.splice(i, 1);
@@ -22,12 +23,17 @@ class ModelCache {
     return e!.state;
   }
 
-  set(id: string, state: SessionState): void {
+  set(id: string, state: CachedSession): void {
     if (this.capacity <= 0) return;
     const i = this.order.findIndex((e) => e.id === id);
-    if (i >= 0) this.order.splice(i, 1);
-    this.order.unshift({ id, state });
-    if (this.order.length > this.capacity) this.order.pop();
+    if (i >= 0) {
+      this.order.splice(i, 1);
+      this.order.unshift({ id, state });
+      return;
+    }
+    if (this.order.length >= this.capacity) this.order.pop();
+    if (state === null) this.order.push({ id, state });
+    else this.order.unshift({ id, state });
   }
 
   refresh(id: string, state: SessionState): void {
@@ -45,11 +51,8 @@ const idArb = fc.constantFrom("a", "b", "c", "d", "e", "f", "g");
 const stateArb = idArb.map((id) => emptySession(`${id}-session-id-00`));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constantFrom("get" as const, "delete" as const), id: idArb }),
-  fc.record({
-    op: fc.constantFrom("set" as const, "refresh" as const),
-    id: idArb,
-    state: stateArb,
-  }),
+  fc.record({ op: fc.constant("set" as const), id: idArb, state: fc.option(stateArb) }),
+  fc.record({ op: fc.constant("refresh" as const), id: idArb, state: stateArb }),
   fc.constant({ op: "clear" as const }),
 );
 
@@ -86,5 +89,19 @@ describe("SessionCache", () => {
       ),
       propertyParams("SessionCache against a model LRU", 500),
     );
+  });
+
+  it("lets ids known to be absent take one slot at a time, not the sessions in use", () => {
+    const cache = new SessionCache(100);
+    const hot = Array.from({ length: 100 }, (_, i) =>
+      emptySession(`hot-session-${String(i).padStart(6, "0")}`),
+    );
+    for (const s of hot) cache.set(s.id, s);
+    for (let i = 0; i < 10_000; i++) cache.set(`probe-${String(i).padStart(10, "0")}`, null);
+    // The first probe evicted the oldest session; every later one evicted the probe before it.
+    expect(hot.slice(1).every((s) => cache.get(s.id) === s)).toBe(true);
+    expect(cache.get(hot[0]!.id)).toBeUndefined();
+    expect(cache.get("probe-0000009999")).toBeNull();
+    expect(cache.get("probe-0000009998")).toBeUndefined();
   });
 });
