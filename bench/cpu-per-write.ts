@@ -49,8 +49,13 @@ try {
         const n = next++;
         sent += 1;
         clients[n % clients.length]!.put(benchId("cpu", n), sessionFields(n)).then(
-          () => void (done += 1),
-          () => void ((done += 1), (failed += 1)),
+          () => {
+            done += 1;
+          },
+          () => {
+            done += 1;
+            failed += 1;
+          },
         );
       }
       await sleep(1);
