@@ -75,7 +75,6 @@ interface PeerState {
   link: PeerLink | undefined;
   region: string;
   queue: Delta[];
-  flushTimer: Timer | undefined;
   needsSync: boolean;
   syncing: number | undefined;
   /** When the round in flight started (physical ms), to abandon rounds whose end was lost. */
@@ -109,10 +108,11 @@ interface ReadWaiter {
  * durable applies, runs anti-entropy rounds on every connect and periodically, and serves the
  * peer side of quorum reads.
  *
- * @remarks Sends go over each peer's outbound link; replies go back on the link a request came
- * in on. The version vector of a sync round is merged only when every chunk of the round arrived
- * and none was refused, so a node never claims a write it does not hold. Push queues are bounded:
- * an overflowing queue is dropped and replaced by an anti-entropy round, never grown.
+ * @remarks Sends go over each peer's outbound link, acks included (with the pushes of the same
+ * tick); replies go back on the link a request came in on. The version vector of a sync round
+ * is merged only when every chunk of the round arrived and none was refused, so a node never
+ * claims a write it does not hold. Push queues are bounded: an overflowing queue is dropped and
+ * replaced by an anti-entropy round, never grown.
  */
 export class Replicator extends TypedEmitter<ReplicatorEvents> {
   private readonly peers = new Map<string, PeerState>();
@@ -128,6 +128,8 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   private readonly knownVectors = new Map<string, { nodeId: string; vv: VersionVector }>();
   /** Dots durably applied and not yet acknowledged, by the link their writes came in on. */
   private readonly pendingAcks = new Map<PeerLink, Dot[]>();
+  /** Whether {@link Replicator.sendOutbox} is due at the end of this tick. */
+  private outboxDue = false;
   /** The latest sync round served on each link (rounds of one requester only grow). */
   private readonly lastServed = new WeakMap<PeerLink, number>();
   private nextRound = 1;
@@ -164,7 +166,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   stop(): void {
     this.stopped = true;
     this.syncTimer?.cancel();
-    for (const p of this.peers.values()) p.flushTimer?.cancel();
     for (const w of this.ackWaiters.values()) {
       w.timer.cancel();
       w.resolve(w.peers.size);
@@ -203,8 +204,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     const hadRound = peer.syncing !== undefined;
     if (peer.syncing !== undefined) this.incoming.delete(roundKey(link.peerId, peer.syncing));
     peer.syncing = undefined;
-    peer.flushTimer?.cancel();
-    peer.flushTimer = undefined;
     this.emit("peer-down", link.peerId);
     if (hadRound) this.nextWaitingSync(link.peerId, false);
   }
@@ -238,7 +237,10 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     return n;
   }
 
-  /** Queues a local write for every connected peer; flushed in batches on the next tick. */
+  /**
+   * Queues a local write for every connected peer; sent in batches at the end of this tick,
+   * together with the tick's acks (see {@link Replicator.sendOutbox}).
+   */
   push(delta: Delta): void {
     for (const [peerId, peer] of this.peers) {
       if (peer.link === undefined) continue;
@@ -249,9 +251,7 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
         continue;
       }
       peer.queue.push(delta);
-      if (peer.flushTimer === undefined) {
-        peer.flushTimer = this.scheduler.after(0, () => this.flush(peerId));
-      }
+      this.outboxDueAtTickEnd();
     }
   }
 
@@ -375,7 +375,6 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
         link: undefined,
         region,
         queue: [],
-        flushTimer: undefined,
         needsSync: false,
         syncing: undefined,
         syncStartedAt: 0,
@@ -387,10 +386,41 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
     return p;
   }
 
-  private flush(peerId: string): void {
-    const peer = this.peers.get(peerId);
-    if (peer === undefined) return;
-    peer.flushTimer = undefined;
+  /**
+   * Sends what this tick left for peers: its acks, then its pushes. Runs once per tick, after
+   * every promise continuation the tick released (a group commit settles all its writes and
+   * remote applies in one round of continuations), so one commit makes one ack and one `deltas`
+   * message per peer, with nothing in between.
+   *
+   * @remarks An ack travels on this node's outbound link to the peer, the one its pushes take,
+   * so a tick's ack and deltas to one peer leave in one socket write and wake it once; on the
+   * link its writes came in on when there is no outbound link (or it refuses the message).
+   * Either way it leaves only after the commit that made its writes durable.
+   */
+  private sendOutbox(): void {
+    this.outboxDue = false;
+    for (const [link, dots] of this.pendingAcks) {
+      const ack: PeerMessage = { type: "ack", dots };
+      const outbound = this.peers.get(link.peerId)?.link;
+      if (outbound === undefined || !outbound.send(ack)) link.send(ack);
+    }
+    this.pendingAcks.clear();
+    if (this.stopped) return;
+    for (const [peerId, peer] of this.peers) if (peer.queue.length > 0) this.flush(peerId, peer);
+  }
+
+  /**
+   * Schedules {@link Replicator.sendOutbox} once per tick. A `nextTick` queued from a promise
+   * continuation runs only once the microtask queue is empty: after the last continuation of
+   * the commit, however deep its chain, and before any further I/O or timer.
+   */
+  private outboxDueAtTickEnd(): void {
+    if (this.outboxDue) return;
+    this.outboxDue = true;
+    process.nextTick(() => this.sendOutbox());
+  }
+
+  private flush(peerId: string, peer: PeerState): void {
     const link = peer.link;
     if (link === undefined) return;
     while (peer.queue.length > 0) {
@@ -463,23 +493,18 @@ export class Replicator extends TypedEmitter<ReplicatorEvents> {
   }
 
   /**
-   * Acknowledges `dots` on `link`, together with the other dots of the same commit: every
-   * `deltas` message of one tick settles in the same round of microtasks, and one `ack` per
-   * link follows them.
+   * Acknowledges `dots`, written durably, to the peer of `link`, together with the other dots
+   * of the same commit: one `ack` per link the tick's `deltas` came in on, sent with the tick's
+   * pushes (see {@link Replicator.sendOutbox}).
    */
   private ack(link: PeerLink, dots: readonly Dot[]): void {
     let pending = this.pendingAcks.get(link);
     if (pending === undefined) {
-      if (this.pendingAcks.size === 0) queueMicrotask(() => this.sendAcks());
       pending = [];
       this.pendingAcks.set(link, pending);
     }
     for (const dot of dots) pending.push(dot);
-  }
-
-  private sendAcks(): void {
-    for (const [link, dots] of this.pendingAcks) link.send({ type: "ack", dots });
-    this.pendingAcks.clear();
+    this.outboxDueAtTickEnd();
   }
 
   private onAck(peerId: string, dots: readonly Dot[]): void {

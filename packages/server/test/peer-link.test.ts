@@ -1,7 +1,9 @@
-import type { PeerMessage } from "@meridian/core";
+import type { Socket } from "node:net";
+import { decodeMessage, type PeerMessage } from "@meridian/core";
 import { describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
-import { sendMessage } from "../src/peer/ws-link.ts";
+import { WebSocket, WebSocketServer } from "ws";
+import { sendMessage, WsLink } from "../src/peer/ws-link.ts";
+import { freePorts, waitFor } from "../src/testing/index.ts";
 
 /** The parts of a socket `sendMessage` looks at, recording what it sends. */
 function socket(readyState: number, bufferedAmount: number) {
@@ -38,5 +40,48 @@ describe("sending on a peer link", () => {
     const { ws, sent } = socket(WebSocket.OPEN, 0);
     expect(sendMessage(ws, ping, { ...limits, maxPayload: 8 })).toBe(false);
     expect(sent).toHaveLength(0);
+  });
+});
+
+describe("a peer link's sends in one run of code", () => {
+  it("leave in one socket write, and every frame arrives", async () => {
+    const [port] = await freePorts(1);
+    const wss = new WebSocketServer({ port, host: "127.0.0.1", perMessageDeflate: false });
+    const received: PeerMessage[] = [];
+    wss.on("connection", (peer) =>
+      peer.on("message", (data) => received.push(decodeMessage(data as Buffer))),
+    );
+    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    try {
+      const upgraded = new Promise<Socket>((resolve) =>
+        ws.once("upgrade", (res) => resolve(res.socket as Socket)),
+      );
+      await new Promise((resolve) => ws.once("open", resolve));
+      const socket = await upgraded;
+      let writes = 0;
+      const write = socket._write.bind(socket);
+      const writev = socket._writev?.bind(socket);
+      socket._write = (...args) => {
+        writes += 1;
+        write(...args);
+      };
+      if (writev !== undefined) {
+        socket._writev = (...args) => {
+          writes += 1;
+          writev(...args);
+        };
+      }
+      const link = new WsLink("eu-1", "eu", ws, { ...limits, maxPayload: 4096 }, () => {}, socket);
+      const ack: PeerMessage = { type: "ack", dots: [{ origin: "eu-1", seq: 7 }] };
+      expect([link.send(ack), link.send(ping), link.send(ack)]).toEqual([true, true, true]);
+      expect(writes).toBe(0);
+      await Promise.resolve();
+      expect(writes).toBe(1);
+      await waitFor(() => received.length === 3, "the three frames");
+      expect(received).toEqual([ack, ping, ack]);
+    } finally {
+      ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   type Timer,
   unpackValue,
 } from "@meridian/core";
+import type { Duplex } from "node:stream";
 import { type RawData, WebSocket } from "ws";
 import type { Logger } from "../log.ts";
 import { closeCodeOf, PeerCloseCode } from "./close-codes.ts";
@@ -56,6 +57,11 @@ export interface ConnectionHandler {
  */
 export interface PeerConnectionOptions {
   readonly ws: WebSocket;
+  /**
+   * The socket under `ws` of an accepted connection, which the link corks around a run of
+   * sends; a dialled connection takes it from the upgrade response.
+   */
+  readonly socket?: Duplex;
   readonly direction: Direction;
   readonly handshake: Handshake;
   readonly handler: ConnectionHandler;
@@ -90,6 +96,7 @@ export class PeerConnection {
   private heartbeatTimer: Timer | undefined;
   private graceTimer: Timer | undefined;
   private alive = true;
+  private socket: Duplex | undefined;
   private readonly o: PeerConnectionOptions;
   private resolveClosed: () => void = () => {};
 
@@ -99,6 +106,10 @@ export class PeerConnection {
       this.resolveClosed = resolve;
     });
     const { ws, scheduler } = options;
+    this.socket = options.socket;
+    ws.once("upgrade", (res) => {
+      this.socket = res.socket;
+    });
     ws.on("error", (e) => this.log().debug({ error: loggableError(e) }, "peer socket error"));
     ws.on("message", (data, isBinary) => this.onFrame(data, isBinary));
     ws.on("pong", () => {
@@ -201,8 +212,13 @@ export class PeerConnection {
     }
     this.handshakeTimer?.cancel();
     const { ws, limits } = this.o;
-    this.link = new WsLink(step.peer.nodeId, step.peer.region, ws, limits, (code, reason) =>
-      this.close(code, reason),
+    this.link = new WsLink(
+      step.peer.nodeId,
+      step.peer.region,
+      ws,
+      limits,
+      (code, reason) => this.close(code, reason),
+      this.socket,
     );
     this.o.handler.open(this, this.link);
   }

@@ -5,10 +5,11 @@
  *   `/v1/peer` go to a `noServer` WebSocketServer; any other upgrade gets a bare 404 and its
  *   socket destroyed (503 while closing, or when too many handshakes are pending).
  * - Every node dials every configured peer base URL (`http://h:p` -> `ws://h:p/v1/peer`), so
- *   between two nodes there are two connections, one dialled by each. A node pushes and sends
- *   requests on its outbound connection (`replicator.attach`), and answers on the connection a
- *   request came in on (`replicator.receive` for both directions). Inbound connections are never
- *   attached.
+ *   between two nodes there are two connections, one dialled by each. A node pushes, acks the
+ *   peer's pushes and sends requests on its outbound connection (`replicator.attach`), and
+ *   answers other requests on the connection they came in on (`replicator.receive` for both
+ *   directions). Inbound connections are never attached. The frames a link sends in one run of
+ *   code leave in one socket write (ws-link.ts).
  * - Every connection runs the mutual challenge-response handshake of handshake.ts before anything
  *   else: hello (nonce) -> auth (HMAC of the other's nonce and the prover's id) -> welcome. Wrong
  *   proof 4401, other protocol 4426, malformed frame or out-of-place message 4400, no handshake
@@ -194,10 +195,10 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
       return;
     }
     this.sockets.watch(socket);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, socket: Duplex): void {
     if (this.closing !== undefined) {
       ws.close(PeerCloseCode.goingAway, "node shutting down");
       return;
@@ -208,10 +209,15 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
       if (pending) this.pendingInbound -= 1;
       pending = false;
     };
-    this.track(ws, "inbound", {
-      open: () => settle(),
-      ended: () => settle(),
-    });
+    this.track(
+      ws,
+      "inbound",
+      {
+        open: () => settle(),
+        ended: () => settle(),
+      },
+      socket,
+    );
   }
 
   private dial(url: string, outcome: DialOutcome): DialAttempt {
@@ -231,9 +237,11 @@ class WsPeerTransport extends TypedEmitter<PeerTransportEvents> implements PeerT
     ws: WebSocket,
     direction: Direction,
     hooks: { open: () => void; ended: (end: ConnectionEnd) => void },
+    socket?: Duplex,
   ): PeerConnection {
     const connection = new PeerConnection({
       ws,
+      ...(socket !== undefined ? { socket } : {}),
       direction,
       handshake: new Handshake({
         nodeId: this.o.replica.nodeId,

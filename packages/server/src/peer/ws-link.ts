@@ -1,4 +1,5 @@
 import { encodeMessage, type PeerLink, type PeerMessage } from "@meridian/core";
+import type { Writable } from "node:stream";
 import { WebSocket } from "ws";
 
 /**
@@ -33,18 +34,33 @@ export function sendMessage(ws: WebSocket, message: PeerMessage, limits: LinkLim
  * A {@link PeerLink} over one authenticated WebSocket.
  *
  * @remarks Exists only after the handshake, so `peerId` is the id the peer proved. Sends never
- * throw; see {@link sendMessage} for when they answer false.
+ * throw; see {@link sendMessage} for when they answer false. The frames sent in one run of
+ * synchronous code (a tick's ack and deltas, say) leave in one socket write: the first send
+ * corks the socket, and a microtask uncorks it once that code has returned.
  */
 export class WsLink implements PeerLink {
+  private corked = false;
+
   constructor(
     readonly peerId: string,
     readonly region: string,
     private readonly ws: WebSocket,
     private readonly limits: LinkLimits,
     private readonly closeSocket: (code: number, reason: string) => void,
+    /** The socket under `ws`, corked while a run of sends lasts; none: each frame its own write. */
+    private readonly socket?: Writable,
   ) {}
 
   send(message: PeerMessage): boolean {
+    const socket = this.socket;
+    if (socket !== undefined && !this.corked && !socket.destroyed) {
+      this.corked = true;
+      socket.cork();
+      queueMicrotask(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
     return sendMessage(this.ws, message, this.limits);
   }
 

@@ -1,0 +1,65 @@
+import type { Delta } from "@meridian/core";
+import { VirtualScheduler } from "@meridian/sim";
+import { describe, expect, it } from "vitest";
+import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
+
+const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
+
+describe("a tick's acks travel with its pushes", () => {
+  async function setup() {
+    const scheduler = new VirtualScheduler();
+    const settle = settler(scheduler);
+    const eu = handNode("eu", scheduler, { seed: 3 });
+    const us = handNode("us", scheduler, { seed: 4 });
+    const pushed = (await settle(eu.replica.write("pushed-session-0001", createWrite(1)))).delta;
+    // us's own link to eu, which its pushes take, and the one eu dialled, which eu pushes on.
+    const outbound = new HandLink(eu.replica.nodeId, "eu");
+    const inbound = new HandLink(eu.replica.nodeId, "eu");
+    us.replicator.attach(outbound);
+    outbound.sent.length = 0; // the anti-entropy request of the attach
+    const deliver = (deltas: Delta[]) =>
+      us.replicator.receive(inbound, {
+        type: "deltas",
+        deltas,
+        sent: { wall: 0, logical: 0, node: eu.replica.nodeId },
+      });
+    return { settle, us, pushed, outbound, inbound, deliver };
+  }
+
+  it("sends the ack and the deltas of one commit on the outbound link, ack first", async () => {
+    const { settle, us, pushed, outbound, inbound, deliver } = await setup();
+    deliver([pushed]);
+    const local = us.replica.write("local-session-00001", createWrite(2)).then((w) => {
+      us.replicator.push(w.delta);
+      return w;
+    });
+    const { delta } = await settle(local);
+    expect(inbound.sent).toEqual([]);
+    expect(outbound.sent.map((m) => m.type)).toEqual(["ack", "deltas"]);
+    expect(outbound.acks()).toEqual([dotText(pushed)]);
+    const deltas = outbound.sent[1];
+    expect(deltas?.type === "deltas" && deltas.deltas.map(dotText)).toEqual([dotText(delta)]);
+  });
+
+  it("acknowledges only once the commit is durable, in the tick of the commit", async () => {
+    const { settle, us, pushed, outbound, deliver } = await setup();
+    let heldWhenAcked: boolean | undefined;
+    outbound.onSend = () => {
+      heldWhenAcked ??= us.replica.store.holds(pushed.dot);
+    };
+    deliver([pushed]);
+    await Promise.resolve();
+    expect(outbound.sent).toEqual([]);
+    await settle(Promise.resolve());
+    expect(outbound.acks()).toEqual([dotText(pushed)]);
+    expect(heldWhenAcked).toBe(true);
+  });
+
+  it("falls back to the link the writes came in on when the outbound link refuses", async () => {
+    const { settle, pushed, outbound, inbound, deliver } = await setup();
+    outbound.send = () => false;
+    deliver([pushed]);
+    await settle(Promise.resolve());
+    expect(inbound.acks()).toEqual([dotText(pushed)]);
+  });
+});
