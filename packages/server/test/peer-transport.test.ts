@@ -4,6 +4,7 @@ import { createServer as createHttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  decodeMessage,
   encodeMessage,
   MemoryStore,
   PROTOCOL_VERSION,
@@ -12,7 +13,7 @@ import {
   unpackValue,
 } from "@meridian/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket } from "ws";
+import { WebSocket, WebSocketServer } from "ws";
 import { nodeConfig, type RunningNode, startNode } from "../src/index.ts";
 import { createLogger } from "../src/log.ts";
 import type { ConnectionEnd } from "../src/peer/connection.ts";
@@ -354,6 +355,32 @@ describe("peer endpoint against raw clients", () => {
       await transport.close();
       replicator.stop();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("frames a node sends on the links it dials", () => {
+  it("are masked with an all-zero key, so their payload crosses the wire as it was encoded", async () => {
+    const [peerPort, nodePort] = await freePorts(2);
+    const wss = new WebSocketServer({ port: peerPort!, host: "127.0.0.1" });
+    const firstFrame = new Promise<Buffer>((resolve) =>
+      wss.on("connection", (_ws, req) =>
+        req.socket.once("data", (chunk: Buffer) => resolve(chunk)),
+      ),
+    );
+    try {
+      await start("eu", nodePort!, [peerPort!]);
+      const frame = await firstFrame;
+      expect(frame[0]).toBe(0x82); // FIN, binary
+      const length = frame[1]! & 0x7f;
+      expect(frame[1]! & 0x80).toBe(0x80); // masked, as a client must
+      expect(length).toBeLessThan(126);
+      expect([...frame.subarray(2, 6)]).toEqual([0, 0, 0, 0]);
+      const hello = decodeMessage(frame.subarray(6, 6 + length));
+      expect(hello).toMatchObject({ type: "hello", region: "eu" });
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((resolve) => wss.close(resolve));
     }
   });
 });
