@@ -43,21 +43,34 @@ describe("sending on a peer link", () => {
   });
 });
 
+/** A ws client connected to a local ws server, with the client's TCP socket and what the server got. */
+async function connectedPair() {
+  const [port] = await freePorts(1);
+  const wss = new WebSocketServer({ port, host: "127.0.0.1", perMessageDeflate: false });
+  const received: PeerMessage[] = [];
+  const closedWith = new Promise<number>((resolve) =>
+    wss.on("connection", (peer) => {
+      peer.on("message", (data) => received.push(decodeMessage(data as Buffer)));
+      peer.on("close", (code) => resolve(code));
+    }),
+  );
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  const upgraded = new Promise<Socket>((resolve) =>
+    ws.once("upgrade", (res) => resolve(res.socket as Socket)),
+  );
+  await new Promise((resolve) => ws.once("open", resolve));
+  const socket = await upgraded;
+  const end = async () => {
+    ws.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  };
+  return { ws, socket, received, closedWith, end };
+}
+
 describe("a peer link's sends in one run of code", () => {
   it("leave in one socket write, and every frame arrives", async () => {
-    const [port] = await freePorts(1);
-    const wss = new WebSocketServer({ port, host: "127.0.0.1", perMessageDeflate: false });
-    const received: PeerMessage[] = [];
-    wss.on("connection", (peer) =>
-      peer.on("message", (data) => received.push(decodeMessage(data as Buffer))),
-    );
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    const { ws, socket, received, end } = await connectedPair();
     try {
-      const upgraded = new Promise<Socket>((resolve) =>
-        ws.once("upgrade", (res) => resolve(res.socket as Socket)),
-      );
-      await new Promise((resolve) => ws.once("open", resolve));
-      const socket = await upgraded;
       let writes = 0;
       const write = socket._write.bind(socket);
       const writev = socket._writev?.bind(socket);
@@ -80,8 +93,39 @@ describe("a peer link's sends in one run of code", () => {
       await waitFor(() => received.length === 3, "the three frames");
       expect(received).toEqual([ack, ping, ack]);
     } finally {
-      ws.terminate();
-      await new Promise((resolve) => wss.close(resolve));
+      await end();
+    }
+  });
+
+  it("still leave when the link is closed before the run ends, and the close frame follows them", async () => {
+    const { ws, socket, received, closedWith, end } = await connectedPair();
+    try {
+      const link = new WsLink("eu-1", "eu", ws, { ...limits, maxPayload: 4096 }, () => {}, socket);
+      expect(link.send(ping)).toBe(true);
+      ws.close(1000, "done");
+      expect(link.send(ping)).toBe(false);
+      await Promise.resolve();
+      expect(socket.writableCorked).toBe(0);
+      expect(await closedWith).toBe(1000);
+      expect(received).toEqual([ping]);
+    } finally {
+      await end();
+    }
+  });
+
+  it("leave the socket uncorked when it is destroyed before the run ends", async () => {
+    const { ws, socket, end } = await connectedPair();
+    try {
+      const link = new WsLink("eu-1", "eu", ws, { ...limits, maxPayload: 4096 }, () => {}, socket);
+      expect(link.send(ping)).toBe(true);
+      socket.destroy(new Error("connection reset"));
+      // ws learns of the close a tick later; this send must neither throw nor cork again.
+      expect(() => link.send(ping)).not.toThrow();
+      await Promise.resolve();
+      expect(socket.writableCorked).toBe(0);
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      await end();
     }
   });
 });
