@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -8,6 +9,7 @@ import {
   encodeMessage,
   MemoryStore,
   PROTOCOL_VERSION,
+  type PeerLink,
   type PeerMessage,
   packValue,
   unpackValue,
@@ -209,6 +211,55 @@ describe("peer transport between real nodes", () => {
     );
   });
 
+  it("sends a run of messages in one socket write, on the links it dials and on those it accepts", async () => {
+    const [pEu, pUs] = (await freePorts(2)) as [number, number];
+    const eu = await start("eu", pEu, [pUs]);
+    // eu's links, caught before us listens: the one eu dials, and the one us dials to eu.
+    let dialled: PeerLink | undefined;
+    let accepted: PeerLink | undefined;
+    const { attach, receive } = eu.replicator;
+    eu.replicator.attach = (link) => {
+      dialled = link;
+      attach.call(eu.replicator, link);
+    };
+    eu.replicator.receive = (link, message) => {
+      if (link !== dialled) accepted = link;
+      receive.call(eu.replicator, link, message);
+    };
+    await start("us", pUs, [pEu]);
+    await waitFor(() => dialled !== undefined && accepted !== undefined, "both links", 10_000);
+
+    const ping = (req: number): PeerMessage => ({
+      type: "ping",
+      req,
+      sent: { wall: 1, logical: 0, node: eu.nodeId },
+    });
+    const { _write, _writev } = Socket.prototype;
+    for (const link of [dialled!, accepted!]) {
+      let writes = 0;
+      Socket.prototype._write = function (...args) {
+        writes += 1;
+        _write.apply(this, args);
+      };
+      Socket.prototype._writev = function (...args) {
+        writes += 1;
+        _writev?.apply(this, args);
+      };
+      try {
+        expect([link.send(ping(1)), link.send(ping(2)), link.send(ping(3))]).toEqual([
+          true,
+          true,
+          true,
+        ]);
+        await Promise.resolve();
+      } finally {
+        Socket.prototype._write = _write;
+        Socket.prototype._writev = _writev;
+      }
+      expect(writes).toBe(1);
+    }
+  });
+
   it("refuses a connection to itself with 4508", async () => {
     const [port] = (await freePorts(1)) as [number];
     const selfIds: string[] = [];
@@ -368,6 +419,12 @@ describe("frames a node sends on the links it dials", () => {
         req.socket.once("data", (chunk: Buffer) => resolve(chunk)),
       ),
     );
+    // A stock ws server, which refuses unmasked client frames, takes them as any other.
+    const firstMessage = new Promise<PeerMessage>((resolve) =>
+      wss.on("connection", (ws) =>
+        ws.once("message", (data) => resolve(decodeMessage(data as Buffer))),
+      ),
+    );
     try {
       await start("eu", nodePort!, [peerPort!]);
       const frame = await firstFrame;
@@ -378,6 +435,7 @@ describe("frames a node sends on the links it dials", () => {
       expect([...frame.subarray(2, 6)]).toEqual([0, 0, 0, 0]);
       const hello = decodeMessage(frame.subarray(6, 6 + length));
       expect(hello).toMatchObject({ type: "hello", region: "eu" });
+      expect(await firstMessage).toEqual(hello);
     } finally {
       for (const c of wss.clients) c.terminate();
       await new Promise((resolve) => wss.close(resolve));
