@@ -1,16 +1,29 @@
-import type { Delta } from "@meridian/core";
+import { type ClockHighWater, type Delta, type JoinReport, MemoryStore } from "@meridian/core";
 import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
 import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
 
 const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
 
+/** A memory store whose next commit fails when told to. */
+class FailingStore extends MemoryStore {
+  failNext = false;
+  override applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("disk full");
+    }
+    return super.applyDeltas(deltas, clock);
+  }
+}
+
 describe("a tick's acks travel with its pushes", () => {
   async function setup() {
     const scheduler = new VirtualScheduler();
     const settle = settler(scheduler);
     const eu = handNode("eu", scheduler, { seed: 3 });
-    const us = handNode("us", scheduler, { seed: 4 });
+    const store = new FailingStore();
+    const us = handNode("us", scheduler, { seed: 4, store });
     const pushed = (await settle(eu.replica.write("pushed-session-0001", createWrite(1)))).delta;
     // us's own link to eu, which its pushes take, and the one eu dialled, which eu pushes on.
     const outbound = new HandLink(eu.replica.nodeId, "eu");
@@ -23,7 +36,7 @@ describe("a tick's acks travel with its pushes", () => {
         deltas,
         sent: { wall: 0, logical: 0, node: eu.replica.nodeId },
       });
-    return { settle, us, pushed, outbound, inbound, deliver };
+    return { settle, us, store, pushed, outbound, inbound, deliver };
   }
 
   it("sends the ack and the deltas of one commit on the outbound link, ack first", async () => {
@@ -61,5 +74,46 @@ describe("a tick's acks travel with its pushes", () => {
     deliver([pushed]);
     await settle(Promise.resolve());
     expect(inbound.acks()).toEqual([dotText(pushed)]);
+  });
+
+  it("acknowledges on the link the writes came in on when there is no outbound link", async () => {
+    const { settle, us, pushed, outbound, inbound, deliver } = await setup();
+    us.replicator.detach(outbound);
+    deliver([pushed]);
+    await settle(Promise.resolve());
+    expect(outbound.sent).toEqual([]);
+    expect(inbound.acks()).toEqual([dotText(pushed)]);
+  });
+
+  it("acknowledges nothing on either link when the commit fails", async () => {
+    const { settle, us, store, pushed, outbound, inbound, deliver } = await setup();
+    deliver([pushed]);
+    const local = us.replica.write("local-session-00001", createWrite(2)).catch((e: unknown) => e);
+    store.failNext = true;
+    expect(await settle(local)).toMatchObject({ message: "disk full" });
+    await settle(Promise.resolve());
+    expect(outbound.sent).toEqual([]);
+    expect(inbound.acks()).toEqual([]);
+    expect(inbound.closedWith).toBe(1011);
+  });
+
+  it("keeps each commit's ack and deltas together and in commit order", async () => {
+    const { settle, us, pushed, outbound, deliver } = await setup();
+    const commit = async (id: string, x: number, remote: Delta[]) => {
+      deliver(remote);
+      const write = us.replica.write(id, createWrite(x)).then((w) => {
+        us.replicator.push(w.delta);
+        return w;
+      });
+      return (await settle(write)).delta;
+    };
+    const first = await commit("local-session-00001", 1, [pushed]);
+    const second = await commit("local-session-00002", 2, [pushed]);
+    expect(
+      outbound.sent.map((m) =>
+        m.type === "deltas" ? `deltas ${m.deltas.map(dotText).join()}` : m.type,
+      ),
+    ).toEqual(["ack", `deltas ${dotText(first)}`, "ack", `deltas ${dotText(second)}`]);
+    expect(outbound.acks()).toEqual([dotText(pushed), dotText(pushed)]);
   });
 });
