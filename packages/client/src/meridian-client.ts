@@ -91,7 +91,7 @@ export class MeridianClient {
   async get(id: string, options: ReadOptions = {}): Promise<Session> {
     const answer = await this.router.run({
       policy: "idempotent",
-      build: () => ({ method: "GET", path: this.readPath(id, options) }),
+      request: () => ({ method: "GET", path: this.readPath(id, options) }),
     });
     return parseSession(answer.body, answer.region);
   }
@@ -148,7 +148,7 @@ export class MeridianClient {
   async listUser(userId: string): Promise<Session[]> {
     const answer = await this.router.run({
       policy: "idempotent",
-      build: () => ({ method: "GET", path: userPath(userId, {}) }),
+      request: () => ({ method: "GET", path: userPath(userId, {}) }),
     });
     return parseSessionList(answer.body, answer.region);
   }
@@ -170,7 +170,7 @@ export class MeridianClient {
     };
     const answer = await this.router.run({
       policy: "idempotent",
-      build: () => ({ method: "GET", path: withQuery("/v1/sessions", params) }),
+      request: () => ({ method: "GET", path: withQuery("/v1/sessions", params) }),
     });
     return parseSessionPage(answer.body, answer.region);
   }
@@ -184,7 +184,7 @@ export class MeridianClient {
   async revokeUser(userId: string, options: WriteOptions = {}): Promise<number> {
     const answer = await this.router.run({
       policy: "idempotent",
-      build: () => ({ method: "DELETE", path: userPath(userId, options) }),
+      request: () => ({ method: "DELETE", path: userPath(userId, options) }),
     });
     return parseRevoked(answer.body, answer.region);
   }
@@ -240,7 +240,7 @@ export class MeridianClient {
     request: ApiRequest,
     id: string | undefined,
   ): Promise<RoutedAnswer> {
-    const answer = await this.router.run({ policy, build: () => request });
+    const answer = await this.router.run({ policy, request });
     if (id !== undefined) this.remember(id, answer, undefined);
     return answer;
   }
@@ -270,6 +270,14 @@ interface QueryParams {
 }
 
 function withQuery(path: string, params: QueryParams): string {
+  // Most calls carry no parameter: no URLSearchParams to build.
+  if (
+    params.consistency === undefined &&
+    params.after === undefined &&
+    params.limit === undefined
+  ) {
+    return path;
+  }
   const q = new URLSearchParams();
   if (params.consistency !== undefined) q.set("consistency", params.consistency);
   if (params.after !== undefined) q.set("after", params.after);

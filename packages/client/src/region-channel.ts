@@ -1,7 +1,6 @@
 import {
   CHANNEL_PATH,
   type ChannelAnswer,
-  type ChannelCall,
   channelFrame,
   decodeChannelAnswers,
   encodeChannelCall,
@@ -27,7 +26,9 @@ import {
 interface Pending {
   readonly resolve: (a: ApiAnswer) => void;
   readonly reject: (e: Error) => void;
-  readonly timer: Timer;
+  /** Clock time past which the call has timed out. */
+  readonly deadline: number;
+  readonly timeoutMs: number;
   /** Frames received on the channel when the call was sent. */
   readonly framesAtSend: number;
 }
@@ -40,9 +41,6 @@ const MAX_FRAME_BYTES = 512 * 1024;
 const MAX_TARGET_CHARS = 8192;
 /** Calls in flight on one channel before more go by HTTP (the node closes past 16,384). */
 const MAX_IN_FLIGHT = 8192;
-
-/** Thrown by {@link RegionChannel.send} for a call the channel must not carry: send it by HTTP. */
-export class NotForChannel extends Error {}
 
 /** The WebSocket URL of a region's client channel, from its base URL. */
 export function channelUrl(baseUrl: string): string {
@@ -61,11 +59,14 @@ export function channelUrl(baseUrl: string): string {
  * `refused` (the call was never sent, so any call may be retried), one that closed with calls in
  * flight fails them with `refused: false` (their outcome is unknown), a call without an answer
  * in time is {@link RequestTimeoutError}. A timeout with nothing at all received since the call
- * was sent also drops the connection, so a dead link is not reused.
+ * was sent also drops the connection, so a dead link is not reused. Timeouts come from one timer
+ * per channel, set for the earliest deadline of the calls in flight, not one timer per call:
+ * with calls of equal timeouts it fires about once per timeout, whatever the call rate.
  */
 export class RegionChannel {
   private ws: WebSocket | undefined;
   private opened: Promise<WebSocket> | undefined;
+  /** Calls in flight, in the order they were sent. */
   private readonly pending = new Map<number, Pending>();
   /** Calls encoded and waiting for the next flush, with their ids. */
   private outbox: { id: number; bytes: Uint8Array }[] = [];
@@ -76,6 +77,9 @@ export class RegionChannel {
   /** The socket, from the moment it starts opening (`ws` is set once it is open). */
   private socket: WebSocket | undefined;
   private probing = false;
+  /** The timer that times calls out, and the clock time it fires at. */
+  private sweep: Timer | undefined;
+  private sweepAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly region: string,
@@ -89,40 +93,82 @@ export class RegionChannel {
     return this.pending.size;
   }
 
+  /** Whether the connection is open now (a call sent now does not wait for a handshake). */
+  get isOpen(): boolean {
+    return this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && !this.closed;
+  }
+
   /**
-   * Sends one request and resolves with its answer. @throws MeridianError
+   * Sends one request and resolves with its answer; undefined, without sending anything, for a
+   * request the channel must not carry (too long a target, too big a call): send it by HTTP.
+   * The promise rejects with a MeridianError.
    *
    * @remarks `timeoutMs` also bounds opening the connection: a handshake that does not finish
-   * in time fails as unreachable with `refused` (the call never left).
+   * in time fails as unreachable with `refused` (the call never left). Not async: on an open
+   * channel the call is queued at once, with no turn through the promise queue.
    */
-  async send(request: ApiRequest, timeoutMs: number): Promise<ApiAnswer> {
-    if (request.path.length > MAX_TARGET_CHARS) throw new NotForChannel();
-    // Open already (the common case): no extra turn through the promise queue.
-    const ws =
-      this.ws !== undefined && this.ws.readyState === WebSocket.OPEN && !this.closed
-        ? this.ws
-        : await this.connect(timeoutMs);
+  send(request: ApiRequest, timeoutMs: number): Promise<ApiAnswer> | undefined {
+    if (request.path.length > MAX_TARGET_CHARS) return undefined;
     const id = this.nextId++;
-    const call: ChannelCall =
-      request.body === undefined
-        ? { id, method: request.method, target: request.path }
-        : { id, method: request.method, target: request.path, body: request.body };
-    const bytes = encodeChannelCall(call);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeChannelCall(
+        request.body === undefined
+          ? { id, method: request.method, target: request.path }
+          : { id, method: request.method, target: request.path, body: request.body },
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // A call this big would make the frame close the channel (and fail every call on it).
-    if (bytes.length > MAX_CALL_BYTES) throw new NotForChannel();
+    if (bytes.length > MAX_CALL_BYTES) return undefined;
+    if (this.isOpen) return this.enqueue(id, bytes, timeoutMs);
+    return this.connect(timeoutMs).then(() => this.enqueue(id, bytes, timeoutMs));
+  }
+
+  private enqueue(id: number, bytes: Uint8Array, timeoutMs: number): Promise<ApiAnswer> {
     return new Promise<ApiAnswer>((resolve, reject) => {
-      const timer = this.clock.after(timeoutMs, () => {
-        const p = this.pending.get(id);
-        if (p === undefined) return;
-        this.pending.delete(id);
-        // Nothing came back at all since this call left: check the link is alive.
-        if (this.framesReceived === p.framesAtSend) this.probe(ws, timeoutMs);
-        p.reject(new RequestTimeoutError(this.region, timeoutMs));
+      const deadline = this.clock.now() + timeoutMs;
+      this.pending.set(id, {
+        resolve,
+        reject,
+        deadline,
+        timeoutMs,
+        framesAtSend: this.framesReceived,
       });
-      this.pending.set(id, { resolve, reject, timer, framesAtSend: this.framesReceived });
+      if (deadline < this.sweepAt) this.armSweep(deadline);
       this.outbox.push({ id, bytes });
       this.scheduleFlush();
     });
+  }
+
+  /** Sets the timeout timer to fire at `at` (clock time), replacing a later one. */
+  private armSweep(at: number): void {
+    this.sweep?.cancel();
+    this.sweepAt = at;
+    this.sweep = this.clock.after(Math.max(0, at - this.clock.now()), () => this.timeOut());
+  }
+
+  /** Fails the calls past their deadline, and sets the timer for the earliest one left. */
+  private timeOut(): void {
+    this.sweep = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) {
+        if (p.deadline < next) next = p.deadline;
+        continue;
+      }
+      this.pending.delete(id);
+      // Nothing came back at all since this call left: check the link is alive. Every call in
+      // flight was sent on the current socket (a socket that closes fails its calls).
+      if (this.framesReceived === p.framesAtSend && this.ws !== undefined) {
+        this.probe(this.ws, p.timeoutMs);
+      }
+      p.reject(new RequestTimeoutError(this.region, p.timeoutMs));
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.armSweep(next);
   }
 
   /** Closes the connection (also one still opening); calls in flight fail as unreachable. */
@@ -244,12 +290,16 @@ export class RegionChannel {
     const p = this.pending.get(id);
     if (p === undefined) return undefined;
     this.pending.delete(id);
-    p.timer.cancel();
     return p;
   }
 
   private failAll(e: Error): void {
-    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(e);
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
+    for (const p of failed) p.reject(e);
   }
 }
 
@@ -292,7 +342,7 @@ export class ChannelTransport implements RegionTransport {
     private readonly http: RegionTransport,
   ) {}
 
-  async send(region: string, baseUrl: string, request: ApiRequest, timeoutMs: number) {
+  send(region: string, baseUrl: string, request: ApiRequest, timeoutMs: number) {
     if (this.httpOnly.has(region)) return this.http.send(region, baseUrl, request, timeoutMs);
     let channel = this.channels.get(region);
     if (channel === undefined) {
@@ -302,16 +352,16 @@ export class ChannelTransport implements RegionTransport {
     if (channel.inFlight >= MAX_IN_FLIGHT) {
       return this.http.send(region, baseUrl, request, timeoutMs);
     }
-    try {
-      return await channel.send(request, timeoutMs);
-    } catch (e) {
-      if (e instanceof NotForChannel) return this.http.send(region, baseUrl, request, timeoutMs);
-      if (e instanceof ChannelUnavailableError) {
-        this.httpOnly.add(region);
-        return this.http.send(region, baseUrl, request, timeoutMs);
-      }
-      throw e;
-    }
+    const open = channel.isOpen;
+    const sent = channel.send(request, timeoutMs);
+    if (sent === undefined) return this.http.send(region, baseUrl, request, timeoutMs);
+    // Only opening the connection can find a node without a channel.
+    if (open) return sent;
+    return sent.catch((e: unknown) => {
+      if (!(e instanceof ChannelUnavailableError)) throw e;
+      this.httpOnly.add(region);
+      return this.http.send(region, baseUrl, request, timeoutMs);
+    });
   }
 
   close(): void {

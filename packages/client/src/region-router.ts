@@ -32,12 +32,12 @@ export interface RouterSettings {
 /**
  * One API request plus what the router needs to route it.
  *
- * @remarks `build` is called once per attempt.
+ * @remarks A function given as `request` is called once per attempt.
  */
 export interface RoutedRequest {
   readonly policy: RetryPolicy;
-  /** Builds the request for the region it goes to (reads pick their `after` token per try). */
-  readonly build: (region: string) => ApiRequest;
+  /** The request, or what builds it for the region it goes to (reads pick their `after` token per try). */
+  readonly request: ApiRequest | ((region: string) => ApiRequest);
 }
 
 /**
@@ -100,7 +100,8 @@ export class RegionRouter extends TypedEmitter<ClientEvents> {
       }
       previous = region;
       try {
-        return await this.attempt(region, request.build(region));
+        const r = request.request;
+        return await this.attempt(region, typeof r === "function" ? r(region) : r);
       } catch (e) {
         const error = e as MeridianError;
         if (!isRetryable(error, request.policy)) throw error;
@@ -119,6 +120,11 @@ export class RegionRouter extends TypedEmitter<ClientEvents> {
   }
 
   private pick(tried: Set<string>): string {
+    if (tried.size === 0) {
+      const first = this.table.first();
+      tried.add(first);
+      return first;
+    }
     const order = this.table.order();
     let next = order.find((r) => !tried.has(r));
     if (next === undefined) {
@@ -140,7 +146,7 @@ export class RegionRouter extends TypedEmitter<ClientEvents> {
         this.settings.timeoutMs,
       );
       this.succeeded(region, started);
-      return { ...answer, region };
+      return { status: answer.status, body: answer.body, version: answer.version, region };
     } catch (e) {
       const error = e as MeridianError;
       if (isRegionFault(error)) this.failed(region, error);

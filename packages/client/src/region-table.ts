@@ -35,6 +35,9 @@ interface MutableRegion {
  */
 export class RegionTable {
   private readonly regions: MutableRegion[];
+  /** The same regions by name: looked up on every request. */
+  private readonly byName: Map<string, MutableRegion>;
+  private readonly local: MutableRegion;
 
   constructor(
     urls: Readonly<Record<string, string>>,
@@ -49,9 +52,12 @@ export class RegionTable {
       failures: 0,
       latencyMs: undefined,
     }));
-    if (!this.regions.some((r) => r.name === localRegion)) {
+    this.byName = new Map(this.regions.map((r) => [r.name, r]));
+    const local = this.byName.get(localRegion);
+    if (local === undefined) {
       throw new RangeError(`localRegion "${localRegion}" is not one of the regions`);
     }
+    this.local = local;
   }
 
   /** Base URL of `region`. */
@@ -76,6 +82,15 @@ export class RegionTable {
           a.index - b.index,
       )
       .map((r) => r.name);
+  }
+
+  /**
+   * The region to try first: `order()[0]`, without sorting when the local region is up (the
+   * common case: it then comes first whatever the latencies).
+   */
+  first(): string {
+    if (this.local.up) return this.local.name;
+    return this.order()[0]!;
   }
 
   /** Records an answer from `region` that took `latencyMs`; `"up"` if it was down. */
@@ -117,7 +132,7 @@ export class RegionTable {
   }
 
   private get(region: string): MutableRegion {
-    const r = this.regions.find((x) => x.name === region);
+    const r = this.byName.get(region);
     if (r === undefined) throw new RangeError(`unknown region "${region}"`);
     return r;
   }

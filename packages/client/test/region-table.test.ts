@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RegionTable } from "../src/region-table.ts";
+import { seededRng } from "../src/testing/index.ts";
+import { testSeed } from "./seed.ts";
 
 const URLS = { eu: "http://eu/", us: "http://us", ap: "http://ap" };
 
@@ -42,5 +44,18 @@ describe("RegionTable", () => {
 
   it("refuses a local region that is not one of the regions", () => {
     expect(() => new RegionTable(URLS, "mars", 3)).toThrow(RangeError);
+  });
+
+  it("names as first the region order() puts first, through random outcomes", () => {
+    const rng = seededRng(testSeed());
+    const t = new RegionTable(URLS, "us", 2);
+    const names = ["eu", "us", "ap"] as const;
+    for (let i = 0; i < 2000; i++) {
+      const [pick, kind, latency] = rng.bytes(3);
+      const region = names[pick! % 3]!;
+      if (kind! % 3 === 0) t.recordFailure(region);
+      else t.recordSuccess(region, latency!);
+      expect(t.first()).toBe(t.order()[0]);
+    }
   });
 });
