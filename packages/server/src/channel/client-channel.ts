@@ -28,7 +28,7 @@ import {
 import { type WebSocket, WebSocketServer } from "ws";
 import { checkBearer } from "../http/bearer-auth.ts";
 import { WS_CLOSE } from "../http/error-map.ts";
-import { type HttpDeps, serveCall } from "../http/handler.ts";
+import { type ApiCall, type CallOutcome, type HttpDeps, serveCall } from "../http/handler.ts";
 import { errorAnswer } from "../http/respond.ts";
 import { refuseUpgrade } from "../peer/upgrade.ts";
 
@@ -192,31 +192,29 @@ class ChannelSession {
   }
 
   private serve(call: ChannelCall): void {
-    void serveCall(this.deps, {
-      method: call.method,
-      target: call.target,
-      // Checked on the upgrade: every call of the channel carries the connection's token.
-      authorize: () => {},
-      body: () => Promise.resolve(call.body),
-    }).then((outcome) => {
-      this.inFlight -= 1;
-      if (outcome.reply !== undefined) {
-        const r = outcome.reply;
-        this.answer(
-          "text" in r
-            ? { id: call.id, status: r.status, body: r.text }
-            : {
-                id: call.id,
-                status: r.status,
-                ...(r.body !== undefined ? { body: r.body } : {}),
-                ...(r.version !== undefined && r.version !== "" ? { version: r.version } : {}),
-              },
-        );
-      } else {
-        const { status, body } = errorAnswer(outcome.error);
-        this.answer({ id: call.id, status, body });
-      }
-    });
+    void serveCall(this.deps, new ChannelApiCall(call)).then((outcome) =>
+      this.answered(call.id, outcome),
+    );
+  }
+
+  private answered(id: number, outcome: CallOutcome): void {
+    this.inFlight -= 1;
+    const r = outcome.reply;
+    if (r === undefined) {
+      const { status, body } = errorAnswer(outcome.error);
+      this.answer({ id, status, body });
+    } else if ("text" in r) {
+      this.answer({ id, status: r.status, body: r.text });
+    } else {
+      // Built whole rather than spread: one answer per call served.
+      const a: { id: number; status: number; body?: unknown; version?: string } = {
+        id,
+        status: r.status,
+      };
+      if (r.body !== undefined) a.body = r.body;
+      if (r.version !== undefined && r.version !== "") a.version = r.version;
+      this.answer(a);
+    }
   }
 
   /** Queues an answer; the answers of one tick leave together in one frame. */
@@ -269,4 +267,24 @@ class ChannelSession {
     }, RESUME_POLL_MS);
     this.resumeTimer.unref();
   }
+}
+
+/**
+ * A channel call as the API handler takes it: a class rather than an object of closures, since
+ * one is made for every call served.
+ */
+class ChannelApiCall implements ApiCall {
+  readonly method: string;
+  readonly target: string;
+
+  constructor(private readonly call: ChannelCall) {
+    this.method = call.method;
+    this.target = call.target;
+  }
+
+  /** Checked on the upgrade: every call of the channel carries the connection's token. */
+  authorize(): void {}
+
+  /** An own property, not a method: route actions call it detached (`ctx.body()`). */
+  readonly body = (): Promise<unknown> => Promise.resolve(this.call.body);
 }
