@@ -10,6 +10,14 @@ import type { Clock, Scheduler, Timer } from "@meridian/core";
 export interface ClientClock extends Clock, Scheduler {
   /** Like `after`, but the timer alone never keeps the process running. */
   afterInBackground(ms: number, fn: () => void): Timer;
+  /**
+   * Milliseconds from an arbitrary origin, on a clock that never goes backwards nor jumps with
+   * the wall clock: what call deadlines are measured on. Without it, `now()` serves.
+   *
+   * @remarks `now()` may step (NTP, a resumed VM): a deadline measured on it would fire a call's
+   * timeout early, or hours late.
+   */
+  monotonic?(): number;
 }
 
 /**
@@ -19,6 +27,7 @@ export interface ClientClock extends Clock, Scheduler {
  */
 export const systemClock: ClientClock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   after(ms, fn) {
     const t = setTimeout(fn, ms);
     return { cancel: () => clearTimeout(t) };

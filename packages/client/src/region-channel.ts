@@ -76,7 +76,8 @@ export class RegionChannel {
   private closed = false;
   /** The socket, from the moment it starts opening (`ws` is set once it is open). */
   private socket: WebSocket | undefined;
-  private probing = false;
+  /** The timer of the probe in progress: the link is dropped when it fires before a pong. */
+  private probing: Timer | undefined;
   /** The timer that times calls out, and the clock time it fires at. */
   private sweep: Timer | undefined;
   private sweepAt = Number.POSITIVE_INFINITY;
@@ -128,7 +129,7 @@ export class RegionChannel {
 
   private enqueue(id: number, bytes: Uint8Array, timeoutMs: number): Promise<ApiAnswer> {
     return new Promise<ApiAnswer>((resolve, reject) => {
-      const deadline = this.clock.now() + timeoutMs;
+      const deadline = this.elapsed() + timeoutMs;
       this.pending.set(id, {
         resolve,
         reject,
@@ -142,18 +143,30 @@ export class RegionChannel {
     });
   }
 
-  /** Sets the timeout timer to fire at `at` (clock time), replacing a later one. */
+  /** Time that deadlines are measured on: monotonic, so a step of the wall clock moves none. */
+  private elapsed(): number {
+    return this.clock.monotonic?.() ?? this.clock.now();
+  }
+
+  /** Sets the timeout timer to fire at `at` (see {@link elapsed}), replacing a later one. */
   private armSweep(at: number): void {
     this.sweep?.cancel();
     this.sweepAt = at;
-    this.sweep = this.clock.after(Math.max(0, at - this.clock.now()), () => this.timeOut());
+    this.sweep = this.clock.after(Math.max(0, at - this.elapsed()), () => this.timeOut());
+  }
+
+  /** Cancels the timeout timer: for when no call is left in flight. */
+  private stopSweep(): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+    this.sweepAt = Number.POSITIVE_INFINITY;
   }
 
   /** Fails the calls past their deadline, and sets the timer for the earliest one left. */
   private timeOut(): void {
     this.sweep = undefined;
     this.sweepAt = Number.POSITIVE_INFINITY;
-    const now = this.clock.now();
+    const now = this.elapsed();
     let next = Number.POSITIVE_INFINITY;
     for (const [id, p] of this.pending) {
       if (p.deadline > now) {
@@ -179,17 +192,19 @@ export class RegionChannel {
 
   /** Pings a channel that went silent; terminates it when no pong comes back in time. */
   private probe(ws: WebSocket, timeoutMs: number): void {
-    if (this.probing || ws.readyState !== WebSocket.OPEN) return;
-    this.probing = true;
-    const timer = this.clock.after(Math.min(timeoutMs, 2000), () => {
-      this.probing = false;
+    if (this.probing !== undefined || ws.readyState !== WebSocket.OPEN) return;
+    this.probing = this.clock.after(Math.min(timeoutMs, 2000), () => {
+      this.probing = undefined;
       ws.terminate();
     });
-    ws.once("pong", () => {
-      this.probing = false;
-      timer.cancel();
-    });
+    ws.once("pong", () => this.stopProbe());
     ws.ping();
+  }
+
+  /** Cancels the pending probe's timer, if any: answered, or its socket is gone. */
+  private stopProbe(): void {
+    this.probing?.cancel();
+    this.probing = undefined;
   }
 
   private connect(timeoutMs: number): Promise<WebSocket> {
@@ -231,8 +246,17 @@ export class RegionChannel {
       ws.on("close", () => {
         if (this.ws === ws) this.ws = undefined;
         if (this.socket === ws) this.socket = undefined;
+        this.stopProbe();
         if (open) this.opened = undefined;
         else reject(new RegionUnreachableError(this.region, true, "channel closed while opening"));
+        // Calls still waiting for the flush never left: refused, so that any call may be retried.
+        const unsent = new RegionUnreachableError(
+          this.region,
+          true,
+          "channel closed before sending",
+        );
+        for (const c of this.outbox) this.settle(c.id)?.reject(unsent);
+        this.outbox = [];
         this.failAll(new RegionUnreachableError(this.region, false, "channel closed"));
       });
     });
@@ -250,6 +274,9 @@ export class RegionChannel {
       if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
         const e = new RegionUnreachableError(this.region, true, "channel closed before sending");
         for (const c of calls) this.settle(c.id)?.reject(e);
+        // Settling does not stop the timer (a call's end is not worth a timer reset); here the
+        // channel may stay idle, and a timer left armed would hold the process.
+        if (this.pending.size === 0) this.stopSweep();
         return;
       }
       // Frames bounded in calls and in bytes, so none outgrows the node's frame limit.
@@ -296,9 +323,7 @@ export class RegionChannel {
   private failAll(e: Error): void {
     const failed = [...this.pending.values()];
     this.pending.clear();
-    this.sweep?.cancel();
-    this.sweep = undefined;
-    this.sweepAt = Number.POSITIVE_INFINITY;
+    this.stopSweep();
     for (const p of failed) p.reject(e);
   }
 }

@@ -22,6 +22,8 @@ async function settleIo(): Promise<void> {
  */
 export class VirtualClock implements ClientClock {
   private time: number;
+  /** How far the wall clock (`now`) stands from the timers' time (`monotonic`). */
+  private wallOffset = 0;
   private seq = 0;
   private readonly timers: Pending[] = [];
 
@@ -30,7 +32,16 @@ export class VirtualClock implements ClientClock {
   }
 
   now(): number {
+    return this.time + this.wallOffset;
+  }
+
+  monotonic(): number {
     return this.time;
+  }
+
+  /** Steps the wall clock (`now`) by `ms`, either way, as NTP may; timers keep their times. */
+  stepWallClock(ms: number): void {
+    this.wallOffset += ms;
   }
 
   after(ms: number, fn: () => void): Timer {
