@@ -29,7 +29,10 @@ export interface ClientOptions {
   readonly failuresBeforeDown?: number;
   /** Interval of the background `/healthz` probes, in ms (default 2,000). */
   readonly probeIntervalMs?: number;
-  /** Sessions whose last version token is remembered (default 10,000). */
+  /**
+   * Sessions whose last version token is remembered (default 10,000): at least the last this
+   * many sessions written, at most twice as many.
+   */
   readonly trackedSessions?: number;
   /**
    * How requests travel (default `"channel"`, or `"http"` when `fetch` is given).
