@@ -3,15 +3,22 @@ import type { RowProtection } from "./row-protection.ts";
 import { expiryBucket } from "./schema.ts";
 import { sessionBody } from "./session-body.ts";
 import { sessionNewestDots } from "./session-dots.ts";
-import { DOT_COLUMNS, ROWS_PER_INSERT, SESSION_COLUMNS, type Statements } from "./statements.ts";
+import {
+  DOT_COLUMNS,
+  ROWS_PER_INSERT,
+  type RowInsert,
+  SESSION_COLUMNS,
+  type Statements,
+} from "./statements.ts";
 
 /**
  * Writes sessions the store holds no row of: each one's row and its `session_dots` rows (every
- * newest dot is new), {@link ROWS_PER_INSERT} rows per statement.
+ * newest dot is new), in multi-row INSERTs of up to {@link ROWS_PER_INSERT} rows.
  *
  * @remarks What `writeSession(q, protection, undefined, s, noteOrigin)` writes for each of
  * `states`, in fewer statements: an anti-entropy chunk is mostly sessions the requester never
- * saw, and the fixed cost of a statement outweighs the insert itself. Must run inside the
+ * saw, a group commit of new sessions (the usual write) holds nothing else, and the fixed cost of
+ * a statement outweighs the insert itself. Must run inside the
  * caller's transaction, after it made sure that no id of `states` has a row and that each occurs
  * once; a row that does exist fails the INSERT (and the transaction) rather than being
  * overwritten.
@@ -34,21 +41,21 @@ export function insertNewSessions(
       noteOrigin(origin);
     }
   }
-  insertRows(sessions, SESSION_COLUMNS, q.insertSessions, (row) => q.insertSession.run(row));
-  insertRows(dots, DOT_COLUMNS, q.insertDots, ([origin, seq, id]) =>
-    q.insertDot.run(origin as string, seq as number, id as string),
-  );
+  insertRows(sessions, SESSION_COLUMNS, q.insertSessions);
+  insertRows(dots, DOT_COLUMNS, q.insertDots);
 }
 
-/** Runs `many` on each full group of rows of `values`, then `one` on each row left. */
-function insertRows(
-  values: readonly unknown[],
-  columns: number,
-  many: Statements["insertSessions"],
-  one: (row: unknown[]) => void,
-): void {
-  const group = columns * ROWS_PER_INSERT;
-  let i = 0;
-  for (; i + group <= values.length; i += group) many.run(values.slice(i, i + group));
-  for (; i < values.length; i += columns) one(values.slice(i, i + columns));
+/**
+ * Inserts the rows of `values` (`columns` values each) with as few statements as the powers of
+ * two up to {@link ROWS_PER_INSERT} allow: 24 rows go in as 16 and 8.
+ */
+function insertRows(values: readonly unknown[], columns: number, insert: RowInsert): void {
+  let start = 0;
+  for (let left = values.length / columns; left > 0; ) {
+    const rows = left >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 2 ** (31 - Math.clz32(left));
+    const end = start + rows * columns;
+    insert(rows).run(start === 0 && end === values.length ? values : values.slice(start, end));
+    start = end;
+    left -= rows;
+  }
 }

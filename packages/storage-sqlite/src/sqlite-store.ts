@@ -159,11 +159,15 @@ export class SqliteStore implements Store {
       const vv = this.vv.clone();
       const recorded = new Set<string>();
       const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
+      const fresh: SessionState[] = [];
       for (const d of deltas) {
         if (!vv.add(d.dot)) continue;
         recorded.add(d.dot.origin);
-        this.stage(staged, d.session);
+        fresh.push(d.session);
       }
+      // Sessions pushed by peers are mostly new here and not cached: one read for all of them.
+      const prior = this.priorStates(fresh.map((s) => s.id));
+      for (const s of fresh) this.stage(staged, s, (id) => prior.get(id));
       this.writeStaged(staged);
       saveCoverage(this.q, vv, recorded);
       if (clock !== undefined) this.q.saveClock.run(clock.wall, String(clock.logical));
@@ -174,7 +178,7 @@ export class SqliteStore implements Store {
       const staged: StagedBatch = { sessions: new Map(), rejected: 0 };
       const prior = this.priorStates(list.map((s) => s.id));
       for (const s of list) this.stage(staged, s, (id) => prior.get(id));
-      this.writeStaged(staged, true);
+      this.writeStaged(staged);
       return staged;
     });
     this.statesTx = (list) => states.immediate(list);
@@ -471,11 +475,7 @@ export class SqliteStore implements Store {
    * Merges `s` into the batch's pending state of its session, reading it on first touch, and
    * counts the field writes of `s` that lose to that state.
    */
-  private stage(
-    batch: StagedBatch,
-    s: SessionState,
-    prior: (id: string) => Prior = (id) => this.priorState(id),
-  ): void {
+  private stage(batch: StagedBatch, s: SessionState, prior: (id: string) => Prior): void {
     const staged = batch.sessions;
     let entry = staged.get(s.id);
     if (entry === undefined) {
@@ -489,28 +489,32 @@ export class SqliteStore implements Store {
     entry.after = entry.after === undefined ? s : mergeSession(entry.after, s);
   }
 
-  /** What the store holds for `id` before a join: its state, nothing, or a purge. */
-  private priorState(id: string): Prior {
-    const found = this.lookup(id, false);
-    return found === undefined ? PURGED : (found ?? undefined);
-  }
-
   /**
-   * {@link SqliteStore.priorState} of each of `ids`, read a chunk of ids per statement (sessions
-   * first, then the purged ids among those with no row and none cached) instead of two per id.
+   * What the store holds for each of `ids` before a join: its state, nothing, or a purge. From
+   * the cache (`null`: known absent, so not purged), else read in one statement per chunk of
+   * ids (one lookup when only one is missing), without filling the cache.
    */
   private priorStates(ids: readonly string[]): Map<string, Prior> {
     const out = new Map<string, Prior>();
-    const unique = [...new Set(ids)];
-    for (let i = 0; i < unique.length; i += CHUNK) {
-      const chunk = unique.slice(i, i + CHUNK);
-      const stored = this.storedStates(chunk);
-      // A cached null is an id known to have no row and not to be purged: no probe for it.
-      const unknown = chunk.filter((id) => stored.get(id) === undefined);
-      const purged = new Set(
-        unknown.length === 0 ? [] : this.q.purgedOf.all(JSON.stringify(unknown)).map((r) => r.id),
-      );
-      for (const id of chunk) out.set(id, purged.has(id) ? PURGED : (stored.get(id) ?? undefined));
+    const unread: string[] = [];
+    for (const id of ids) {
+      if (out.has(id)) continue;
+      const cached = this.cache.get(id);
+      out.set(id, cached ?? undefined);
+      if (cached === undefined) unread.push(id);
+    }
+    if (unread.length === 1) {
+      const id = unread[0]!;
+      const found = this.lookup(id, false);
+      out.set(id, found === undefined ? PURGED : (found ?? undefined));
+      return out;
+    }
+    for (let i = 0; i < unread.length; i += CHUNK) {
+      const chunk = unread.slice(i, i + CHUNK);
+      for (const r of this.q.priorOf.all(JSON.stringify(chunk))) {
+        if (r.body !== null) out.set(r.id, this.decode(r.id, r.body));
+        else if (r.purged !== 0) out.set(r.id, PURGED);
+      }
     }
     return out;
   }
@@ -574,18 +578,19 @@ export class SqliteStore implements Store {
   /**
    * Writes the sessions a transaction staged, and remembers the origins new among their dots.
    *
-   * @remarks With `bulk` (anti-entropy chunks), sessions new to the store go in through
-   * multi-row INSERTs ({@link insertNewSessions}); the rows written are the same.
+   * @remarks Sessions new to the store go in through multi-row INSERTs
+   * ({@link insertNewSessions}), the others one by one ({@link writeSession}); the rows written
+   * are the same either way.
    */
-  private writeStaged(batch: StagedBatch, bulk = false): void {
-    const fresh: string[] = [];
+  private writeStaged(batch: StagedBatch): void {
+    const fresh = new Set<string>();
     const note = (origin: string) => {
-      if (!this.origins.has(origin)) fresh.push(origin);
+      if (!this.origins.has(origin)) fresh.add(origin);
     };
     const created: SessionState[] = [];
     for (const { before, after } of batch.sessions.values()) {
       if (after === undefined) continue;
-      if (bulk && before === undefined) created.push(after);
+      if (before === undefined) created.push(after);
       else writeSession(this.q, this.protection, before, after, note);
     }
     insertNewSessions(this.q, this.protection, created, note);

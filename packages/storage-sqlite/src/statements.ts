@@ -7,7 +7,10 @@ export interface PurgedRow {
   readonly seq: number | null;
 }
 
-/** Rows of one multi-row INSERT of new sessions or index rows (see `new-session-rows.ts`). */
+/**
+ * Most rows of one multi-row INSERT of new sessions or index rows (see `new-session-rows.ts`);
+ * a power of two.
+ */
 export const ROWS_PER_INSERT = 64;
 /** Columns of a `sessions` row as `insertSessions` binds them. */
 export const SESSION_COLUMNS = 6;
@@ -18,6 +21,29 @@ export const DOT_COLUMNS = 3;
 function rowsOf(columns: number, rows: number): string {
   const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`;
   return Array.from({ length: rows }, () => row).join(", ");
+}
+
+/** A multi-row INSERT of `rows` rows, prepared on first use (see {@link rowInserts}). */
+export type RowInsert = (rows: number) => Database.Statement<unknown[]>;
+
+/**
+ * The multi-row INSERTs `head (?, …), (?, …)…` of one table, for every power of two of rows up
+ * to {@link ROWS_PER_INSERT}, each prepared the first time it is asked for.
+ *
+ * @remarks Any number of rows goes in with at most one statement per bit of that number (its
+ * binary digits), so a group commit of a few sessions runs a couple of statements instead of
+ * one per row, while the prepared statements stay few (seven per table).
+ */
+function rowInserts(db: Database.Database, head: string, columns: number): RowInsert {
+  const prepared = new Map<number, Database.Statement<unknown[]>>();
+  return (rows) => {
+    let statement = prepared.get(rows);
+    if (statement === undefined) {
+      statement = db.prepare<unknown[]>(`${head} ${rowsOf(columns, rows)}`);
+      prepared.set(rows, statement);
+    }
+    return statement;
+  };
 }
 
 /**
@@ -44,20 +70,22 @@ export function prepareStatements(db: Database.Database) {
     sessionBodiesOf: db.prepare<[string], { id: string; body: Uint8Array }>(
       "SELECT id, body FROM sessions WHERE id IN (SELECT value FROM json_each(?))",
     ),
-    purgedOf: db.prepare<[string], { id: string }>(
-      "SELECT id FROM purged WHERE id IN (SELECT value FROM json_each(?))",
+    // The prior state of each id of a group commit or anti-entropy chunk: its row, else whether
+    // it was purged (a row for every id given).
+    priorOf: db.prepare<[string], { id: string; body: Uint8Array | null; purged: number }>(
+      `SELECT j.value AS id, s.body AS body,
+              EXISTS (SELECT 1 FROM purged AS p WHERE p.id = j.value) AS purged
+       FROM json_each(?) AS j LEFT JOIN sessions AS s ON s.id = j.value`,
     ),
-    insertSessions: db.prepare<unknown[]>(
-      `INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body) VALUES
-       ${rowsOf(SESSION_COLUMNS, ROWS_PER_INSERT)}`,
+    insertSessions: rowInserts(
+      db,
+      "INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body) VALUES",
+      SESSION_COLUMNS,
     ),
-    insertSession: db.prepare<unknown[]>(
-      `INSERT INTO sessions (id, user_id, expires_at, expiry_bucket, deleted, body) VALUES
-       ${rowsOf(SESSION_COLUMNS, 1)}`,
-    ),
-    insertDots: db.prepare<unknown[]>(
-      `INSERT OR IGNORE INTO session_dots (origin, seq, session_id) VALUES
-       ${rowsOf(DOT_COLUMNS, ROWS_PER_INSERT)}`,
+    insertDots: rowInserts(
+      db,
+      "INSERT OR IGNORE INTO session_dots (origin, seq, session_id) VALUES",
+      DOT_COLUMNS,
     ),
     upsertSession: db.prepare<
       [string, string | null, number | null, number | null, number, Uint8Array]
