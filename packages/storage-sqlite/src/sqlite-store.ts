@@ -126,6 +126,10 @@ export class SqliteStore implements Store {
   private readonly indexedExtractLimit: number;
   private readonly protection: RowProtection;
   private vv: VersionVector;
+  /**
+   * Origins of the `origins` table, plus those the open transaction inserted; a write
+   * transaction that fails reloads it (see {@link SqliteStore.written}).
+   */
   private readonly origins: Set<string>;
   private readonly applyTx: (
     deltas: readonly Delta[],
@@ -215,14 +219,14 @@ export class SqliteStore implements Store {
   }
 
   applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
-    const { vv, staged } = this.applyTx(deltas, clock);
+    const { vv, staged } = this.written(() => this.applyTx(deltas, clock));
     this.vv = vv;
     this.remember(staged.sessions);
     return { rejectedFieldWrites: staged.rejected };
   }
 
   applyStates(states: readonly SessionState[]): JoinReport {
-    const staged = this.statesTx(states);
+    const staged = this.written(() => this.statesTx(states));
     // Bulk joins (anti-entropy) refresh cached sessions but do not push hot ones out.
     this.remember(staged.sessions, false);
     return { rejectedFieldWrites: staged.rejected };
@@ -340,26 +344,48 @@ export class SqliteStore implements Store {
   }
 
   purgeSession(id: string): void {
-    this.db
-      .transaction(() => {
-        // The delete stamp is readable without a key: purging never needs to decrypt.
-        const row = this.q.sessionBody.get(id);
-        const deleted = row === undefined ? undefined : bodyDeleted(parseBody(id, row.body));
-        this.forget({
-          id,
-          dot: deleted === undefined ? null : { origin: deleted.hlc.node, seq: deleted.seq },
-        });
-      })
-      .immediate();
+    this.written(() =>
+      this.db
+        .transaction(() => {
+          // The delete stamp is readable without a key: purging never needs to decrypt.
+          const row = this.q.sessionBody.get(id);
+          const deleted = row === undefined ? undefined : bodyDeleted(parseBody(id, row.body));
+          this.forget({
+            id,
+            dot: deleted === undefined ? null : { origin: deleted.hlc.node, seq: deleted.seq },
+          });
+        })
+        .immediate(),
+    );
   }
 
   applyPurged(purged: readonly PurgedId[]): void {
     if (purged.length === 0) return;
-    this.db
-      .transaction(() => {
-        for (const p of purged) this.forget(p);
-      })
-      .immediate();
+    this.written(() =>
+      this.db
+        .transaction(() => {
+          for (const p of purged) this.forget(p);
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Runs the write transaction `tx`; when it throws (rolled back), reloads the known origins.
+   *
+   * @remarks A transaction notes the origins it inserts into `origins` before it commits. Kept
+   * after a rollback, such an origin would never be inserted again by this process, while later
+   * commits index its dots: after a restart extraction would not probe it, and the sessions
+   * written under it would never reach a peer through the index.
+   */
+  private written<T>(tx: () => T): T {
+    try {
+      return tx();
+    } catch (e) {
+      this.origins.clear();
+      for (const r of this.q.origins.all()) this.origins.add(r.origin);
+      throw e;
+    }
   }
 
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
@@ -595,7 +621,7 @@ export class SqliteStore implements Store {
     }
     insertNewSessions(this.q, this.protection, created, note);
     for (const origin of fresh) this.q.insertOrigin.run(origin);
-    // Safe to remember before commit: an origin without rows only costs an empty index probe.
+    // Forgotten again if the transaction fails (see written).
     for (const origin of fresh) this.origins.add(origin);
   }
 
