@@ -198,8 +198,13 @@ export class MemoryStore implements Store {
  */
 export function missingFragment(s: SessionState, peer: VersionVector): SessionState | undefined {
   const lacks = (stamps: readonly { hlc: { node: string }; seq: number }[]) =>
-    stamps.some((st) => !peer.has({ origin: st.hlc.node, seq: st.seq }));
-  if (!sessionStamps(s).some((st) => !peer.has(stampDot(st)))) return undefined;
+    stamps.some((st) => !peer.hasSeq(st.hlc.node, st.seq));
+  const stamps = sessionStamps(s);
+  let lacked = 0;
+  for (const st of stamps) if (!peer.hasSeq(st.hlc.node, st.seq)) lacked += 1;
+  if (lacked === 0) return undefined;
+  // A session the peer lacks wholly (the common case after a partition) is its own fragment.
+  if (lacked === stamps.length && s.lifetimes?.length !== 0) return s;
   const fields = new Map<string, FieldRegister>();
   for (const [name, reg] of s.fields) if (lacks(registerStamps(reg))) fields.set(name, reg);
   const out: { -readonly [K in keyof SessionState]: SessionState[K] } = { id: s.id, fields };

@@ -28,12 +28,17 @@ export class VersionVector {
 
   /** Whether the write `dot` is covered. */
   has(dot: Dot): boolean {
-    const entry = this.origins.get(dot.origin);
+    return this.hasSeq(dot.origin, dot.seq);
+  }
+
+  /** {@link VersionVector.has} of the dot `(origin, seq)`, without building it. */
+  hasSeq(origin: string, seq: number): boolean {
+    const entry = this.origins.get(origin);
     if (entry === undefined) return false;
-    if (dot.seq <= entry.base) return true;
+    if (seq <= entry.base) return true;
     for (const [lo, hi] of entry.ranges) {
-      if (dot.seq < lo) return false;
-      if (dot.seq <= hi) return true;
+      if (seq < lo) return false;
+      if (seq <= hi) return true;
     }
     return false;
   }

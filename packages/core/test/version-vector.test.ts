@@ -75,8 +75,9 @@ function expectMatches(vv: VersionVector, model: Model): void {
     got.push([origin, "base", vv.base(origin)], [origin, "max", vv.max(origin)]);
     want.push([origin, "base", w.base], [origin, "max", w.max]);
     for (let s = 1; s <= 40; s++) {
-      got.push([origin, "has", s, vv.has({ origin, seq: s })]);
-      want.push([origin, "has", s, set?.has(s) ?? false]);
+      got.push([origin, "has", s, vv.has({ origin, seq: s }), vv.hasSeq(origin, s)]);
+      const held = set?.has(s) ?? false;
+      want.push([origin, "has", s, held, held]);
     }
     for (let lo = -1; lo <= 36; lo += 3) {
       for (let hi = lo - 1; hi <= lo + 7; hi += 2) {
