@@ -126,11 +126,13 @@ export class SqliteStore implements Store {
   private readonly indexedExtractLimit: number;
   private readonly protection: RowProtection;
   private vv: VersionVector;
-  /**
-   * Origins of the `origins` table, plus those the open transaction inserted; a write
-   * transaction that fails reloads it (see {@link SqliteStore.written}).
-   */
+  /** Origins of the `origins` table as of the last commit. */
   private readonly origins: Set<string>;
+  /**
+   * Origins the open write transaction inserted into `origins`: known once it commits,
+   * forgotten if it fails (see {@link SqliteStore.written}).
+   */
+  private readonly insertedOrigins = new Set<string>();
   private readonly applyTx: (
     deltas: readonly Delta[],
     clock?: ClockHighWater,
@@ -371,21 +373,28 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs the write transaction `tx`; when it throws (rolled back), reloads the known origins.
+   * Runs the write transaction `tx`, then counts the origins it inserted as known, only if it
+   * committed.
    *
-   * @remarks A transaction notes the origins it inserts into `origins` before it commits. Kept
-   * after a rollback, such an origin would never be inserted again by this process, while later
-   * commits index its dots: after a restart extraction would not probe it, and the sessions
-   * written under it would never reach a peer through the index.
+   * @remarks Known after a rollback, such an origin would never be inserted again by this
+   * process, while later commits index its dots: after a restart extraction would not probe it,
+   * and the sessions written under it would never reach a peer through the index.
    */
   private written<T>(tx: () => T): T {
     try {
-      return tx();
-    } catch (e) {
-      this.origins.clear();
-      for (const r of this.q.origins.all()) this.origins.add(r.origin);
-      throw e;
+      const out = tx();
+      for (const origin of this.insertedOrigins) this.origins.add(origin);
+      return out;
+    } finally {
+      this.insertedOrigins.clear();
     }
+  }
+
+  /** Inserts `origin` into `origins` unless known or inserted already; inside a transaction. */
+  private noteOrigin(origin: string): void {
+    if (this.origins.has(origin) || this.insertedOrigins.has(origin)) return;
+    this.q.insertOrigin.run(origin);
+    this.insertedOrigins.add(origin);
   }
 
   /** Drops every row of a session and remembers its id as purged; inside a transaction. */
@@ -402,10 +411,7 @@ export class SqliteStore implements Store {
     }
     this.q.insertPurged.run(p.id, p.dot?.origin ?? null, p.dot?.seq ?? null);
     // Extraction of purged ids probes the dot index once per known origin.
-    if (p.dot !== null && !this.origins.has(p.dot.origin)) {
-      this.q.insertOrigin.run(p.dot.origin);
-      this.origins.add(p.dot.origin);
-    }
+    if (p.dot !== null) this.noteOrigin(p.dot.origin);
   }
 
   wasPurged(id: string): boolean {
@@ -602,17 +608,15 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Writes the sessions a transaction staged, and remembers the origins new among their dots.
+   * Writes the sessions a transaction staged, and inserts the origins new among their dots
+   * (once each).
    *
    * @remarks Sessions new to the store go in through multi-row INSERTs
    * ({@link insertNewSessions}), the others one by one ({@link writeSession}); the rows written
    * are the same either way.
    */
   private writeStaged(batch: StagedBatch): void {
-    const fresh = new Set<string>();
-    const note = (origin: string) => {
-      if (!this.origins.has(origin)) fresh.add(origin);
-    };
+    const note = (origin: string) => this.noteOrigin(origin);
     const created: SessionState[] = [];
     for (const { before, after } of batch.sessions.values()) {
       if (after === undefined) continue;
@@ -620,9 +624,6 @@ export class SqliteStore implements Store {
       else writeSession(this.q, this.protection, before, after, note);
     }
     insertNewSessions(this.q, this.protection, created, note);
-    for (const origin of fresh) this.q.insertOrigin.run(origin);
-    // Forgotten again if the transaction fails (see written).
-    for (const origin of fresh) this.origins.add(origin);
   }
 
   /** Sessions after `after` in id order, read a chunk at a time (no statement stays open). */

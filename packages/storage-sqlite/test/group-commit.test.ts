@@ -275,3 +275,35 @@ describe("SqliteStore group commit that fails", () => {
     });
   }
 });
+
+describe("SqliteStore purge that fails", () => {
+  it("does not count the origin of its dots as stored: the next purge by that origin stores it", () => {
+    const path = freshPath();
+    let store = openSqliteStore(path);
+    const q = (store as unknown as { q: Statements }).q;
+    const real = q.insertPurged.run.bind(q.insertPurged);
+    let calls = 0;
+    // The second purge of the batch throws, after the first inserted the origin.
+    const insert = vi.spyOn(q.insertPurged, "run").mockImplementation((...args) => {
+      calls += 1;
+      if (calls === 2) throw new Error("disk full");
+      return real(...args);
+    });
+    const purge = (tag: string, seq: number) => ({
+      id: testSessionId(tag),
+      dot: { origin: "pp", seq },
+    });
+    expect(() => store.applyPurged([purge("gone1", 1), purge("gone0", 3)])).toThrow("disk full");
+    insert.mockRestore();
+    store.applyPurged([purge("gone2", 2)]);
+    store.close();
+    const raw = new Database(path, { readonly: true });
+    const stored = raw.prepare("SELECT origin FROM origins").all();
+    raw.close();
+    expect(stored).toEqual([{ origin: "pp" }]);
+    store = openSqliteStore(path);
+    expect(store.wasPurged(testSessionId("gone1"))).toBe(false);
+    expect(store.wasPurged(testSessionId("gone2"))).toBe(true);
+    store.close();
+  });
+});
