@@ -15,23 +15,47 @@ import { describeFailure, runSeed, shrinkSeed } from "./campaign.ts";
 import { type ScheduleShape, scheduleForSeed } from "./schedule-arbitrary.ts";
 import { runSimulation, type SimulationOptions } from "./simulation.ts";
 
-const { values } = parseArgs({
-  options: {
-    seeds: { type: "string" },
-    from: { type: "string" },
-    seed: { type: "string" },
-    shrink: { type: "boolean", default: false },
-    trace: { type: "boolean", default: false },
-    regions: { type: "string" },
-    "max-faults": { type: "string" },
-    "max-ops": { type: "string" },
-    gc: { type: "string" },
-  },
-});
+const USAGE = `usage: pnpm sim [--seeds N] [--from S] | --seed S [--shrink] [--trace]
+  [--regions N] [--max-faults N] [--max-ops N] [--gc on|off]`;
 
-if (values.gc !== undefined && values.gc !== "on" && values.gc !== "off") {
-  console.error(`--gc takes on or off, not ${values.gc}`);
+/** Stops the process with a usage error: bad flags are the caller's, not a failing campaign. */
+function usageError(message: string): never {
+  console.error(`${message}\n${USAGE}`);
   process.exit(2);
+}
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        seeds: { type: "string" },
+        from: { type: "string" },
+        seed: { type: "string" },
+        shrink: { type: "boolean", default: false },
+        trace: { type: "boolean", default: false },
+        regions: { type: "string" },
+        "max-faults": { type: "string" },
+        "max-ops": { type: "string" },
+        gc: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+}
+
+const values = parseFlags();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+for (const flag of ["seeds", "from", "seed", "regions", "max-faults", "max-ops"] as const) {
+  const v = values[flag];
+  if (v !== undefined && !/^\d+$/.test(v)) usageError(`--${flag} takes a whole number, not ${v}`);
+}
+if (values.gc !== undefined && values.gc !== "on" && values.gc !== "off") {
+  usageError(`--gc takes on or off, not ${values.gc}`);
 }
 const gc = values.gc === "off" ? "off" : "on";
 const options: SimulationOptions = { gc };
