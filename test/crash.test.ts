@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NODE_RUNTIME_FLAGS } from "@meridian/server";
 import { freePorts, NodeProcess, TcpProxy } from "@meridian/server/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import { call, waitFor } from "./cluster-kit.ts";
@@ -51,6 +52,11 @@ describe("kill -9 of a node during writes (real processes)", () => {
       );
     }
     await Promise.all([...nodes.values()].map((n) => n.start()));
+    // Started as a deployment starts them: node runs with the runtime flags.
+    for (const node of nodes.values()) {
+      const argv = readFileSync(`/proc/${node.pid}/cmdline`, "utf8").split("\0");
+      for (const flag of NODE_RUNTIME_FLAGS) expect(argv).toContain(flag);
+    }
     const eu = nodes.get("eu")!;
     const ap = nodes.get("ap")!;
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   NODE_FLAGS,
+  NODE_RUNTIME_FLAGS,
   nodeConfig,
   parseNodeArgs,
   type RunningNode,
@@ -128,6 +129,11 @@ describe("deploy/Dockerfile", () => {
     });
     expect(config.dataDir).toBe(env.get("MERIDIAN_DATA"));
     expect(config.host).toBe("0.0.0.0");
+  });
+
+  it("runs node with the runtime flags every launcher passes", () => {
+    const runtime = command.slice(command.indexOf("node") + 1, command.indexOf(CLI));
+    for (const flag of NODE_RUNTIME_FLAGS) expect(runtime).toContain(flag);
   });
 
   it("keeps the database on a volume owned by the user, and exposes the node's port", () => {
@@ -355,3 +361,13 @@ function containerPort(container: YamlMap, name: Yaml): number | undefined {
     .find((p) => p.name === name);
   return port === undefined ? undefined : Number(port.containerPort);
 }
+
+describe("package.json", () => {
+  it("runs `pnpm meridian` with the runtime flags every launcher passes", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    const words = String(pkg.scripts.meridian).split(/\s+/);
+    expect(words[0]).toBe("node");
+    expect(words.at(-1)).toBe(CLI);
+    for (const flag of NODE_RUNTIME_FLAGS) expect(words.slice(1, -1)).toContain(flag);
+  });
+});

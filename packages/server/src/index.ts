@@ -10,6 +10,7 @@ export { PeerCloseCode } from "./peer/close-codes.ts";
 export type { ConnectionEnd, Direction } from "./peer/connection.ts";
 export type { PeerTransport, PeerTransportEvents } from "./peer/transport.ts";
 export { type CommittedWrite, Replica, type ReplicaOptions } from "./replica.ts";
+export { NODE_RUNTIME_FLAGS } from "./runtime-flags.ts";
 export {
   type PeerStatus,
   Replicator,

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { NODE_RUNTIME_FLAGS } from "../runtime-flags.ts";
 import { waitFor } from "./wait-for.ts";
 
 const ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
@@ -14,7 +15,7 @@ export interface NodeProcessOptions {
   readonly secret: string;
   /** More `meridian node` flags, e.g. `["--synchronous", "FULL"]`. */
   readonly extraArgs?: readonly string[];
-  /** Flags for `node` itself, before the script (e.g. `--cpu-prof`). */
+  /** More flags for `node` itself (e.g. `--cpu-prof`), after {@link NODE_RUNTIME_FLAGS}. */
   readonly nodeFlags?: readonly string[];
 }
 
@@ -41,6 +42,7 @@ export class NodeProcess {
   async start(timeoutMs = 30_000): Promise<void> {
     const o = this.options;
     const args = [
+      ...NODE_RUNTIME_FLAGS,
       ...(o.nodeFlags ?? []),
       "--import",
       "tsx",
