@@ -59,7 +59,7 @@ export class SessionCache {
       this.touch(e);
       return;
     }
-    let entry: Entry = { id, state, older: undefined, younger: undefined };
+    let entry: Entry;
     if (this.index.size >= this.capacity && this.oldest !== undefined) {
       // The evicted entry is reused for the new one: a full cache allocates nothing per insert.
       entry = this.oldest;
@@ -67,6 +67,8 @@ export class SessionCache {
       this.index.delete(entry.id);
       entry.id = id;
       entry.state = state;
+    } else {
+      entry = { id, state, older: undefined, younger: undefined };
     }
     if (state === null) this.insertOldest(entry);
     else this.insert(entry);
