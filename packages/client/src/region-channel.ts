@@ -249,13 +249,7 @@ export class RegionChannel {
         this.stopProbe();
         if (open) this.opened = undefined;
         else reject(new RegionUnreachableError(this.region, true, "channel closed while opening"));
-        // Calls still waiting for the flush never left: refused, so that any call may be retried.
-        const unsent = new RegionUnreachableError(
-          this.region,
-          true,
-          "channel closed before sending",
-        );
-        for (const c of this.outbox) this.settle(c.id)?.reject(unsent);
+        this.refuseUnsent(this.outbox);
         this.outbox = [];
         this.failAll(new RegionUnreachableError(this.region, false, "channel closed"));
       });
@@ -272,8 +266,7 @@ export class RegionChannel {
       this.outbox = [];
       const ws = this.ws;
       if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
-        const e = new RegionUnreachableError(this.region, true, "channel closed before sending");
-        for (const c of calls) this.settle(c.id)?.reject(e);
+        this.refuseUnsent(calls);
         // Settling does not stop the timer (a call's end is not worth a timer reset); here the
         // channel may stay idle, and a timer left armed would hold the process.
         if (this.pending.size === 0) this.stopSweep();
@@ -311,6 +304,13 @@ export class RegionChannel {
       if (a.status >= 400) p.reject(errorFromAnswer(a.status, this.region, errorBody(a.body)));
       else p.resolve({ status: a.status, body: a.body, version: a.version });
     }
+  }
+
+  /** Fails calls that never left as refused (the channel closed first): any may be retried. */
+  private refuseUnsent(calls: readonly { id: number }[]): void {
+    if (calls.length === 0) return;
+    const e = new RegionUnreachableError(this.region, true, "channel closed before sending");
+    for (const c of calls) this.settle(c.id)?.reject(e);
   }
 
   private settle(id: number): Pending | undefined {

@@ -1,6 +1,6 @@
 import type { Delta } from "./delta.ts";
 import { digestSessions } from "./digest.ts";
-import { type Dot, stampDot } from "./dot.ts";
+import { type Dot, type Stamp, stampDot } from "./dot.ts";
 import { type PurgedId, type PurgedPage, peerLacksPurge } from "./purged.ts";
 import { type FieldRegister, registerStamps } from "./register.ts";
 import { effectiveExpiry, mergeSession, type SessionState, sessionStamps } from "./session.ts";
@@ -197,11 +197,11 @@ export class MemoryStore implements Store {
  * Undefined when the peer lacks nothing of it.
  */
 export function missingFragment(s: SessionState, peer: VersionVector): SessionState | undefined {
-  const lacks = (stamps: readonly { hlc: { node: string }; seq: number }[]) =>
-    stamps.some((st) => !peer.hasSeq(st.hlc.node, st.seq));
+  const unseen = (st: Stamp) => !peer.hasSeq(st.hlc.node, st.seq);
+  const lacks = (stamps: readonly Stamp[]) => stamps.some(unseen);
   const stamps = sessionStamps(s);
   let lacked = 0;
-  for (const st of stamps) if (!peer.hasSeq(st.hlc.node, st.seq)) lacked += 1;
+  for (const st of stamps) if (unseen(st)) lacked += 1;
   if (lacked === 0) return undefined;
   // A session the peer lacks wholly (the common case after a partition) is its own fragment.
   if (lacked === stamps.length && s.lifetimes?.length !== 0) return s;
