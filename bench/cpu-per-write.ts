@@ -15,9 +15,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startCluster } from "./lib/cluster.ts";
 import { BenchContext, SIZES } from "./lib/context.ts";
-import { cpuSeconds } from "./lib/proc.ts";
+import { nodesCpu, offerPacedWrites } from "./lib/paced-writes.ts";
 import { sdkDriver } from "./lib/session-drivers.ts";
-import { benchId, sessionFields } from "./lib/session-shape.ts";
 import { dec, int, sleep } from "./lib/stats.ts";
 
 const { values, positionals } = parseArgs({
@@ -26,43 +25,20 @@ const { values, positionals } = parseArgs({
 });
 const rates = (positionals[0] ?? "100,1000,5000").split(",").map(Number);
 const seconds = Number(values.seconds);
-const MAX_IN_FLIGHT = 512;
 
 const dir = mkdtempSync(join(tmpdir(), "meridian-cpu-"));
 const ctx = new BenchContext(SIZES.full, false, dir, undefined, () => {});
 try {
   const cluster = await startCluster(ctx, { proxies: false });
   const clients = cluster.nodes.map((n) => sdkDriver(n.url, { retries: 0 }));
-  const nodesCpu = () => cluster.nodes.reduce((s, n) => s + cpuSeconds(n.pid), 0);
-  let next = 0;
   for (const [i, rate] of [200, ...rates].entries()) {
     const span = i === 0 ? 5 : seconds;
-    const cpu0 = nodesCpu();
+    const cpu0 = nodesCpu(cluster.nodes);
     const load0 = process.cpuUsage();
     const t0 = performance.now();
-    let sent = 0;
-    let done = 0;
-    let failed = 0;
-    while (performance.now() - t0 < span * 1000) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      while (sent < due && sent - done < MAX_IN_FLIGHT) {
-        const n = next++;
-        sent += 1;
-        clients[n % clients.length]!.put(benchId("cpu", n), sessionFields(n)).then(
-          () => {
-            done += 1;
-          },
-          () => {
-            done += 1;
-            failed += 1;
-          },
-        );
-      }
-      await sleep(1);
-    }
-    while (done < sent) await sleep(5);
+    const { total: sent, failed } = await offerPacedWrites(clients, rate, span, `cpu${i}`);
     await sleep(300);
-    const nodes = nodesCpu() - cpu0;
+    const nodes = nodesCpu(cluster.nodes) - cpu0;
     const load = process.cpuUsage(load0);
     const wall = (performance.now() - t0) / 1000;
     if (i === 0) continue;

@@ -19,7 +19,7 @@ import { startCluster } from "./lib/cluster.ts";
 import { BenchContext, SIZES } from "./lib/context.ts";
 import { cpuSeconds } from "./lib/proc.ts";
 import { sdkDriver } from "./lib/session-drivers.ts";
-import { benchId, sessionFields } from "./lib/session-shape.ts";
+import { offerPacedWrites } from "./lib/paced-writes.ts";
 import { dec, int, sleep } from "./lib/stats.ts";
 
 const { values, positionals } = parseArgs({
@@ -28,7 +28,6 @@ const { values, positionals } = parseArgs({
 });
 const rates = (positionals[0] ?? "1000,5000").split(",").map(Number);
 const seconds = Number(values.seconds);
-const MAX_IN_FLIGHT = 512;
 const SYSCALLS = [
   "read",
   "write",
@@ -102,7 +101,6 @@ try {
   const cluster = await startCluster(ctx, { proxies: false });
   const clients = cluster.nodes.map((n) => sdkDriver(n.url, { retries: 0 }));
   const pid = cluster.nodes[0]!.pid;
-  let next = 0;
   for (const [i, rate] of [200, ...rates].entries()) {
     const span = i === 0 ? 3 : seconds;
     const out = join(dir, `perf-${rate}.txt`);
@@ -119,25 +117,7 @@ try {
     if (tracer !== undefined) await sleep(500);
     const m0 = await messagesIn(cluster.nodes[0]!.url);
     const c0 = counters(pid);
-    const t0 = performance.now();
-    let sent = 0;
-    let done = 0;
-    while (performance.now() - t0 < span * 1000) {
-      const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      while (sent < due && sent - done < MAX_IN_FLIGHT) {
-        const n = next++;
-        sent += 1;
-        const settled = () => {
-          done += 1;
-        };
-        clients[n % clients.length]!.put(benchId("sys", n), sessionFields(n)).then(
-          settled,
-          settled,
-        );
-      }
-      await sleep(1);
-    }
-    while (done < sent) await sleep(5);
+    const { total: sent } = await offerPacedWrites(clients, rate, span, `sys${i}`);
     await sleep(300);
     const c1 = counters(pid);
     const m1 = await messagesIn(cluster.nodes[0]!.url);

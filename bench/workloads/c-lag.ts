@@ -1,11 +1,9 @@
-import type { BenchNode } from "../lib/bench-node.ts";
 import { startCluster } from "../lib/cluster.ts";
-import { cpuSeconds } from "../lib/proc.ts";
+import { nodesCpu, offerPacedWrites, type PacedOutcome } from "../lib/paced-writes.ts";
 import { clusterView } from "../lib/cluster.ts";
 import type { BenchContext, Workload } from "../lib/context.ts";
 import { type Section, table } from "../lib/report.ts";
-import { type SessionDriver, sdkDriver } from "../lib/session-drivers.ts";
-import { benchId, sessionFields } from "../lib/session-shape.ts";
+import { sdkDriver } from "../lib/session-drivers.ts";
 import { dec, int, quantile, sleep } from "../lib/stats.ts";
 import {
   type Buckets,
@@ -22,22 +20,11 @@ import {
 const RATE = 5000;
 /** A lower rate, to show the lag of a cluster that is not saturated. */
 const LOW_RATE = 1000;
-/** Most writes in flight before the generator waits (it never queues without bound). */
-const MAX_IN_FLIGHT = 512;
 const TARGET_P99_MS = 10;
 
-/**
- * (c) Replication lag, three regions on loopback at 5,000 writes/s: p50 and p99 as the nodes
- * measure it, from the origin's clock at the write to durably applied at the receiver.
- */
 /** What one paced run measured. */
-interface LagRun {
+interface LagRun extends PacedOutcome {
   readonly rate: number;
-  readonly total: number;
-  readonly seconds: number;
-  readonly failed: number;
-  readonly firstError: string | undefined;
-  readonly latencies: readonly number[];
   readonly links: readonly { link: string; p50: number; p99: number; writes: number }[];
   /** Every link's lag observations of the measured phase together. */
   readonly all: Buckets;
@@ -49,43 +36,6 @@ interface LagRun {
   readonly loadCpuPerWriteUs: number;
 }
 
-/** Offers `rate` writes/s for `seconds`; resolves to the client-side outcome. */
-async function offer(
-  clients: readonly SessionDriver[],
-  rate: number,
-  seconds: number,
-  tag: string,
-): Promise<Pick<LagRun, "total" | "seconds" | "failed" | "firstError" | "latencies">> {
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  let sent = 0;
-  let done = 0;
-  let failed = 0;
-  let firstError: string | undefined;
-  const started = performance.now();
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
-    while (sent < due && sent - done < MAX_IN_FLIGHT) {
-      const n = sent++;
-      const t0 = performance.now();
-      clients[n % clients.length]!.put(benchId(tag, n), sessionFields(n)).then(
-        () => {
-          latencies.push(performance.now() - t0);
-          done += 1;
-        },
-        (e: unknown) => {
-          failed += 1;
-          firstError ??= String(e);
-          done += 1;
-        },
-      );
-    }
-    await sleep(1);
-  }
-  while (done < total) await sleep(5);
-  return { total, seconds: (performance.now() - started) / 1000, failed, firstError, latencies };
-}
-
 /**
  * Offers `rate` writes/s to a fresh three-region cluster, after a warm-up (JIT, connections)
  * at 500 writes/s or less; lag comes from the nodes' per-write histograms over the measured phase.
@@ -94,13 +44,18 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
   const cluster = await startCluster(ctx, { proxies: false });
   const clients = cluster.nodes.map((n) => sdkDriver(n.url, { retries: 0 }));
   try {
-    await offer(clients, Math.min(rate, LOW_RATE) / 2, ctx.sizes.lagSeconds / 2, `warm${rate}`);
+    await offerPacedWrites(
+      clients,
+      Math.min(rate, LOW_RATE) / 2,
+      ctx.sizes.lagSeconds / 2,
+      `warm${rate}`,
+    );
     await sleep(1000);
     const before = await Promise.all(cluster.nodes.map(lagBuckets));
     const views = await Promise.all(cluster.nodes.map(clusterView));
     const cpuBefore = nodesCpu(cluster.nodes);
     const loadBefore = process.cpuUsage();
-    const outcome = await offer(clients, rate, ctx.sizes.lagSeconds, `lag${rate}`);
+    const outcome = await offerPacedWrites(clients, rate, ctx.sizes.lagSeconds, `lag${rate}`);
     const load = process.cpuUsage(loadBefore);
     await sleep(1000);
     const cpuPerWriteUs = ((nodesCpu(cluster.nodes) - cpuBefore) / outcome.total) * 1e6;
@@ -140,11 +95,6 @@ async function pacedRun(ctx: BenchContext, rate: number): Promise<LagRun> {
     for (const c of clients) c.close();
     await cluster.close();
   }
-}
-
-/** CPU seconds the nodes' processes have used so far, together. */
-function nodesCpu(nodes: readonly BenchNode[]): number {
-  return nodes.reduce((sum, n) => sum + cpuSeconds(n.pid), 0);
 }
 
 const p99 = (r: LagRun) => bucketQuantile(r.all, 0.99);
