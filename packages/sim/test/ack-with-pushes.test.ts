@@ -1,28 +1,22 @@
-import { type ClockHighWater, type Delta, type JoinReport, MemoryStore } from "@meridian/core";
+import type { Delta } from "@meridian/core";
 import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
-
-const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
-
-/** A memory store whose next commit fails when told to. */
-class FailingStore extends MemoryStore {
-  failNext = false;
-  override applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error("disk full");
-    }
-    return super.applyDeltas(deltas, clock);
-  }
-}
+import {
+  createWrite,
+  deliverer,
+  dotText,
+  HandLink,
+  handNode,
+  RecordingStore,
+  settler,
+} from "./hand-kit.ts";
 
 describe("a tick's acks travel with its pushes", () => {
   async function setup() {
     const scheduler = new VirtualScheduler();
     const settle = settler(scheduler);
     const eu = handNode("eu", scheduler, { seed: 3 });
-    const store = new FailingStore();
+    const store = new RecordingStore();
     const us = handNode("us", scheduler, { seed: 4, store });
     const pushed = (await settle(eu.replica.write("pushed-session-0001", createWrite(1)))).delta;
     // us's own link to eu, which its pushes take, and the one eu dialled, which eu pushes on.
@@ -30,12 +24,7 @@ describe("a tick's acks travel with its pushes", () => {
     const inbound = new HandLink(eu.replica.nodeId, "eu");
     us.replicator.attach(outbound);
     outbound.sent.length = 0; // the anti-entropy request of the attach
-    const deliver = (deltas: Delta[]) =>
-      us.replicator.receive(inbound, {
-        type: "deltas",
-        deltas,
-        sent: { wall: 0, logical: 0, node: eu.replica.nodeId },
-      });
+    const deliver = deliverer(us.replicator, inbound, eu.replica.nodeId);
     return { settle, us, store, pushed, outbound, inbound, deliver };
   }
 

@@ -4,6 +4,9 @@
  * simulator's campaigns do not reach deterministically.
  */
 import {
+  type ClockHighWater,
+  type Delta,
+  type JoinReport,
   MemoryStore,
   type PeerLink,
   type PeerMessage,
@@ -82,3 +85,30 @@ export const createWrite = (x: unknown) => ({
   data: new Map([["x", packValue(x)]]),
   ttlMs: null,
 });
+
+/** A dot as text, `origin:seq`, for comparing the dots of messages. */
+export const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
+
+/** A memory store that records each `applyDeltas` call and can be told to fail the next one. */
+export class RecordingStore extends MemoryStore {
+  readonly commits: number[] = [];
+  failNext = false;
+  override applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error("disk full");
+    }
+    this.commits.push(deltas.length);
+    return super.applyDeltas(deltas, clock);
+  }
+}
+
+/** Hands `replicator` a `deltas` message from `origin` on `link`. */
+export function deliverer(replicator: Replicator, link: PeerLink, origin: string) {
+  return (deltas: Delta[]) =>
+    replicator.receive(link, {
+      type: "deltas",
+      deltas,
+      sent: { wall: 0, logical: 0, node: origin },
+    });
+}

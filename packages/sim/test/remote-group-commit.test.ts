@@ -1,23 +1,15 @@
-import { type ClockHighWater, type Delta, type JoinReport, MemoryStore } from "@meridian/core";
+import type { Delta } from "@meridian/core";
 import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import { createWrite, HandLink, handNode, settler } from "./hand-kit.ts";
-
-/** A memory store that records each `applyDeltas` call and can be told to fail the next one. */
-class RecordingStore extends MemoryStore {
-  readonly commits: number[] = [];
-  failNext = false;
-  override applyDeltas(deltas: readonly Delta[], clock?: ClockHighWater): JoinReport {
-    if (this.failNext) {
-      this.failNext = false;
-      throw new Error("disk full");
-    }
-    this.commits.push(deltas.length);
-    return super.applyDeltas(deltas, clock);
-  }
-}
-
-const dotText = (d: Delta) => `${d.dot.origin}:${d.dot.seq}`;
+import {
+  createWrite,
+  deliverer,
+  dotText,
+  HandLink,
+  handNode,
+  RecordingStore,
+  settler,
+} from "./hand-kit.ts";
 
 describe("remote writes join the group commit of their tick", () => {
   async function setup() {
@@ -31,12 +23,7 @@ describe("remote writes join the group commit of their tick", () => {
       pushed.push((await settle(eu.replica.write(id, createWrite(1)))).delta);
     }
     const link = new HandLink(eu.replica.nodeId, "eu");
-    const deliver = (deltas: Delta[]) =>
-      us.replicator.receive(link, {
-        type: "deltas",
-        deltas,
-        sent: { wall: 0, logical: 0, node: eu.replica.nodeId },
-      });
+    const deliver = deliverer(us.replicator, link, eu.replica.nodeId);
     return { settle, eu, us, store, pushed, link, deliver };
   }
 
