@@ -1,23 +1,10 @@
 import type { Delta } from "@meridian/core";
-import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import {
-  createWrite,
-  deliverer,
-  dotText,
-  HandLink,
-  handNode,
-  RecordingStore,
-  settler,
-} from "./hand-kit.ts";
+import { createWrite, deliverer, dotText, euToUs, HandLink } from "./hand-kit.ts";
 
 describe("a tick's acks travel with its pushes", () => {
   async function setup() {
-    const scheduler = new VirtualScheduler();
-    const settle = settler(scheduler);
-    const eu = handNode("eu", scheduler, { seed: 3 });
-    const store = new RecordingStore();
-    const us = handNode("us", scheduler, { seed: 4, store });
+    const { settle, eu, us, store } = euToUs({ eu: 3, us: 4 });
     const pushed = (await settle(eu.replica.write("pushed-session-0001", createWrite(1)))).delta;
     // us's own link to eu, which its pushes take, and the one eu dialled, which eu pushes on.
     const outbound = new HandLink(eu.replica.nodeId, "eu");

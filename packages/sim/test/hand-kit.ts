@@ -14,7 +14,7 @@ import {
   type Store,
 } from "@meridian/core";
 import { Replica, Replicator } from "@meridian/server";
-import { SimRandom, VirtualClock, type VirtualScheduler } from "@meridian/sim";
+import { SimRandom, VirtualClock, VirtualScheduler } from "@meridian/sim";
 
 /** A link that keeps what is sent on it (and its close code), for delivering by hand. */
 export class HandLink implements PeerLink {
@@ -111,4 +111,17 @@ export function deliverer(replicator: Replicator, link: PeerLink, origin: string
       deltas,
       sent: { wall: 0, logical: 0, node: origin },
     });
+}
+
+/**
+ * Regions eu and us on one virtual scheduler, us on a {@link RecordingStore}: us receives what
+ * the test delivers from eu's writes.
+ */
+export function euToUs(seeds: { eu: number; us: number }) {
+  const scheduler = new VirtualScheduler();
+  const settle = settler(scheduler);
+  const eu = handNode("eu", scheduler, { seed: seeds.eu });
+  const store = new RecordingStore();
+  const us = handNode("us", scheduler, { seed: seeds.us, store });
+  return { settle, eu, us, store };
 }

@@ -1,23 +1,10 @@
 import type { Delta } from "@meridian/core";
-import { VirtualScheduler } from "@meridian/sim";
 import { describe, expect, it } from "vitest";
-import {
-  createWrite,
-  deliverer,
-  dotText,
-  HandLink,
-  handNode,
-  RecordingStore,
-  settler,
-} from "./hand-kit.ts";
+import { createWrite, deliverer, dotText, euToUs, HandLink } from "./hand-kit.ts";
 
 describe("remote writes join the group commit of their tick", () => {
   async function setup() {
-    const scheduler = new VirtualScheduler();
-    const settle = settler(scheduler);
-    const eu = handNode("eu", scheduler, { seed: 7 });
-    const store = new RecordingStore();
-    const us = handNode("us", scheduler, { seed: 7, store });
+    const { settle, eu, us, store } = euToUs({ eu: 7, us: 7 });
     const pushed: Delta[] = [];
     for (const id of ["pushed-session-0001", "pushed-session-0002"]) {
       pushed.push((await settle(eu.replica.write(id, createWrite(1)))).delta);
